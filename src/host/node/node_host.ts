@@ -1,0 +1,99 @@
+// The Node.js host: process.hrtime for the monotonic clock, setTimeout for timers,
+// crypto for randomness, process.stdout for the console, worker_threads for threads.
+
+import { randomFillSync } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+import type { HostOps, HostThread, Instant, TimerHandle } from '../host_ops.js';
+import { NS_PER_MS } from '../host_ops.js';
+
+const ORIGIN = process.hrtime.bigint();
+
+export interface NodeHostOptions {
+  /** Where console text goes; by default process.stderr (the kernel log is not program output). */
+  console?: (text: string) => void;
+}
+
+export class NodeHost implements HostOps {
+  readonly kind = 'node';
+  private readonly out: (text: string) => void;
+
+  constructor(options: NodeHostOptions = {}) {
+    this.out = options.console ?? ((text) => void process.stderr.write(text));
+  }
+
+  monotonic(): Instant {
+    return Number(process.hrtime.bigint() - ORIGIN) as Instant;
+  }
+
+  realtimeNs(): bigint {
+    // Date.now() has millisecond resolution; add the sub-millisecond part of the
+    // high-resolution clock so successive timestamps are distinct and ordered.
+    const ms = BigInt(Date.now());
+    const subMs = process.hrtime.bigint() % 1_000_000n;
+    return ms * 1_000_000n + subMs;
+  }
+
+  setTimer(at: Instant, fire: () => void): TimerHandle {
+    const delayMs = Math.max(0, (at - this.monotonic()) / NS_PER_MS);
+    // setTimeout may fire up to a millisecond early relative to hrtime; re-arm until due.
+    let handle: ReturnType<typeof setTimeout> | undefined;
+    const arm = (ms: number): void => {
+      handle = setTimeout(() => {
+        const left = at - this.monotonic();
+        if (left > 0) arm(Math.max(0, left / NS_PER_MS));
+        else {
+          handle = undefined;
+          fire();
+        }
+      }, Math.ceil(ms));
+      handle.unref?.();
+    };
+    arm(delayMs);
+    return {
+      cancel: () => {
+        if (handle !== undefined) clearTimeout(handle);
+        handle = undefined;
+      },
+    };
+  }
+
+  defer(fn: () => void): void {
+    queueMicrotask(fn);
+  }
+
+  private holds = 0;
+  private keeper: ReturnType<typeof setInterval> | undefined;
+
+  hold(): () => void {
+    if (this.holds++ === 0) this.keeper = setInterval(() => {}, 1 << 30);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--this.holds === 0) {
+        clearInterval(this.keeper);
+        this.keeper = undefined;
+      }
+    };
+  }
+
+  randomFill(buf: Uint8Array): void {
+    // randomFillSync takes at most 2^31-1 bytes a call.
+    for (let off = 0; off < buf.length; off += 65536) randomFillSync(buf, off, Math.min(65536, buf.length - off));
+  }
+
+  console(text: string): void {
+    this.out(text);
+  }
+
+  startThread(url: URL | string, data: unknown): HostThread {
+    const worker = new Worker(url, { workerData: data });
+    return {
+      postMessage: (message, transfer) => worker.postMessage(message, transfer as never),
+      onMessage: (handler) => void worker.on('message', handler),
+      onError: (handler) => void worker.on('error', handler),
+      onExit: (handler) => void worker.on('exit', handler),
+      terminate: async () => void (await worker.terminate()),
+    };
+  }
+}

@@ -1,0 +1,26 @@
+// tkl for Node.js: `import { boot } from 'tkl'`. boot() is synchronous (`await boot()` works too).
+
+import { NodeHost } from './host/node/node_host.js';
+import { bootWith, type BootOptions, type Tkl } from './api/boot.js';
+
+export function boot(options: BootOptions = {}): Tkl {
+  return bootWith(options.host ?? new NodeHost(), options);
+}
+
+export * from './abi/linux/index.js';
+export { Tkl, Process, type BootOptions, type ProcessOptions } from './api/boot.js';
+export { Sys, SystemError, type SysMethods } from './api/syscall/sys.js';
+export { Fs, type FileStat, type WalkEntry } from './api/fs.js';
+export type { Stat, Statx } from './kernel/syscalls/sys_stat.js';
+export type { Dirent64 } from './kernel/syscalls/sys_dir.js';
+export type { PollFd } from './kernel/syscalls/sys_poll.js';
+export type { Utsname } from './kernel/syscalls/sys_proc.js';
+export type { StatFs } from './vfs/superblock.js';
+export type { Timespec } from './vfs/time.js';
+export { SYSCALLS } from './kernel/syscalls/table.js';
+export { Kernel, type KernelOptions } from './kernel/kernel.js';
+export { Errno } from './kernel/errno.js';
+export type { HostOps, Instant, Duration, TimerHandle } from './host/host_ops.js';
+export { NodeHost } from './host/node/node_host.js';
+export { SimHost, type SimHostOptions } from './host/sim/sim_host.js';
+export type { BlockDevice } from './block/block_device.js';
