@@ -1,0 +1,183 @@
+// BufferCache: the block cache between filesystems and a device (Linux's buffer heads and
+// bio layer in one small piece). Metadata blocks are read and modified in the cache and
+// written back on sync(), sorted and coalesced into large writes. Bulk file data can bypass
+// it with readRun/writeRun, which move whole runs of blocks between the device and the
+// caller's buffer in one call while staying coherent with cached copies.
+
+import type { BlockDevice } from './block_device.js';
+import { errno } from '../kernel/errno.js';
+import { EIO } from '../abi/linux/errno.js';
+
+export class BufferHead {
+  dirty = false;
+  constructor(
+    readonly block: number,
+    readonly data: Uint8Array,
+  ) {}
+}
+
+export interface BufferCacheOptions {
+  /** Most bytes of clean blocks kept; dirty blocks stay until sync. Default 32 MiB. */
+  capacity?: number;
+}
+
+export class BufferCache {
+  private readonly map = new Map<number, BufferHead>();
+  private readonly dirty = new Set<BufferHead>();
+  private readonly maxBlocks: number;
+
+  constructor(
+    readonly dev: BlockDevice,
+    readonly blockSize: number,
+    options: BufferCacheOptions = {},
+  ) {
+    this.maxBlocks = Math.max(64, Math.floor((options.capacity ?? 32 * 1024 * 1024) / blockSize));
+  }
+
+  /** Number of blocks on the device. */
+  get blocks(): number {
+    return Math.floor(this.dev.size / this.blockSize);
+  }
+
+  /** The block, read from the device if not cached. Errors: EIO (also past the end). */
+  get(block: number): BufferHead {
+    const hit = this.map.get(block);
+    if (hit !== undefined) {
+      // Map order is the LRU order: move to the back.
+      this.map.delete(block);
+      this.map.set(block, hit);
+      return hit;
+    }
+    this.checkRange(block, 1);
+    const bh = new BufferHead(block, new Uint8Array(this.blockSize));
+    this.dev.read(block * this.blockSize, bh.data);
+    this.insert(bh);
+    return bh;
+  }
+
+  /** The block for complete overwriting: not read from the device; zeroed if not cached. */
+  getZeroed(block: number): BufferHead {
+    const hit = this.map.get(block);
+    if (hit !== undefined) {
+      hit.data.fill(0);
+      return hit;
+    }
+    this.checkRange(block, 1);
+    const bh = new BufferHead(block, new Uint8Array(this.blockSize));
+    this.insert(bh);
+    return bh;
+  }
+
+  markDirty(bh: BufferHead): void {
+    if (!bh.dirty) {
+      bh.dirty = true;
+      this.dirty.add(bh);
+    }
+    // A buffer evicted while its holder still used it comes back.
+    if (this.map.get(bh.block) !== bh) this.map.set(bh.block, bh);
+  }
+
+  /** Forgets a block (freed by the filesystem): its dirty contents are dropped. */
+  forget(block: number): void {
+    const bh = this.map.get(block);
+    if (bh === undefined) return;
+    this.map.delete(block);
+    if (bh.dirty) {
+      bh.dirty = false;
+      this.dirty.delete(bh);
+    }
+  }
+
+  /**
+   * Reads `count` blocks from `block` into `into[off…]`: cached blocks from the cache, the
+   * rest straight from the device in runs as large as possible.
+   */
+  readRun(block: number, count: number, into: Uint8Array, off: number): void {
+    this.checkRange(block, count);
+    const bs = this.blockSize;
+    let i = 0;
+    while (i < count) {
+      const bh = this.map.get(block + i);
+      if (bh !== undefined) {
+        into.set(bh.data, off + i * bs);
+        i++;
+        continue;
+      }
+      let j = i + 1;
+      while (j < count && !this.map.has(block + j)) j++;
+      this.dev.read((block + i) * bs, into.subarray(off + i * bs, off + j * bs));
+      i = j;
+    }
+  }
+
+  /** Writes `count` blocks from `from[off…]` at `block` straight to the device, updating cached copies. */
+  writeRun(block: number, count: number, from: Uint8Array, off: number): void {
+    this.checkRange(block, count);
+    const bs = this.blockSize;
+    for (let i = 0; i < count; i++) {
+      const bh = this.map.get(block + i);
+      if (bh !== undefined) {
+        bh.data.set(from.subarray(off + i * bs, off + (i + 1) * bs));
+        if (bh.dirty) {
+          bh.dirty = false;
+          this.dirty.delete(bh);
+        }
+      }
+    }
+    this.dev.write(block * bs, from.subarray(off, off + count * bs));
+  }
+
+  /** Writes every dirty block back, in block order, coalescing neighbours into one write. */
+  sync(): void {
+    if (this.dirty.size === 0) return;
+    const list = [...this.dirty].sort((a, b) => a.block - b.block);
+    const bs = this.blockSize;
+    let i = 0;
+    while (i < list.length) {
+      let j = i + 1;
+      while (j < list.length && list[j]!.block === list[j - 1]!.block + 1 && j - i < 256) j++;
+      if (j - i === 1) this.dev.write(list[i]!.block * bs, list[i]!.data);
+      else {
+        const buf = new Uint8Array((j - i) * bs);
+        for (let k = i; k < j; k++) buf.set(list[k]!.data, (k - i) * bs);
+        this.dev.write(list[i]!.block * bs, buf);
+      }
+      for (let k = i; k < j; k++) list[k]!.dirty = false;
+      i = j;
+    }
+    this.dirty.clear();
+    this.trim();
+  }
+
+  /** sync() then the device's own flush. */
+  flush(): void {
+    this.sync();
+    this.dev.flush();
+  }
+
+  get dirtyCount(): number {
+    return this.dirty.size;
+  }
+
+  private insert(bh: BufferHead): void {
+    this.map.set(bh.block, bh);
+    if (this.map.size > this.maxBlocks) this.trim();
+  }
+
+  /** Evicts the least recently used clean blocks down to the capacity. */
+  private trim(): void {
+    if (this.map.size <= this.maxBlocks) return;
+    for (const [b, bh] of this.map) {
+      if (this.map.size <= this.maxBlocks) break;
+      if (!bh.dirty) this.map.delete(b);
+    }
+    // Too many dirty blocks to stay within bounds: write them back.
+    if (this.map.size > this.maxBlocks * 2 && this.dirty.size > 0) this.sync();
+  }
+
+  private checkRange(block: number, count: number): void {
+    if (!Number.isSafeInteger(block) || block < 0 || count < 0 || (block + count) * this.blockSize > this.dev.size) {
+      throw errno(EIO, `block ${block}${count > 1 ? `+${count}` : ''} lies outside the device (${this.blocks} blocks of ${this.blockSize})`);
+    }
+  }
+}

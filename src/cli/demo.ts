@@ -1,0 +1,29 @@
+// `tkl demo`: boots a kernel, makes a few files through the syscalls and prints the result.
+
+import { boot } from '../index.js';
+import { O_CREAT, O_WRONLY, AT_FDCWD } from '../abi/linux/fcntl.js';
+
+export async function demo(args: string[]): Promise<number> {
+  if (args.includes('--help')) {
+    console.log('usage: tkl demo\n\nBoots a tkl kernel in this process, creates /srv/www with a few files\nthrough its syscalls, and prints the tree, /proc/mounts and uname.');
+    return 0;
+  }
+  const k = boot({ hostname: 'demo' });
+  k.fs.mkdir('/srv/www/css', { recursive: true });
+  k.fs.writeFile('/srv/www/index.html', '<h1>hello from tkl</h1>\n');
+  k.fs.writeFile('/srv/www/css/site.css', 'body { font-family: sans-serif }\n');
+  k.sys.symlink('index.html', '/srv/www/home.html');
+  const fd = k.sys.openat(AT_FDCWD, '/srv/www/log.txt', O_CREAT | O_WRONLY, 0o600);
+  await k.sys.write(fd, new TextEncoder().encode(`booted at ${new Date().toISOString()}\n`));
+  k.sys.close(fd);
+  for (const e of k.fs.walk('/srv')) {
+    const mode = (e.stat.mode & 0o7777).toString(8).padStart(4, '0');
+    const link = (e.stat.mode & 0o170000) === 0o120000 ? ` -> ${k.fs.readlink(e.path)}` : '';
+    console.log(`${mode} ${String(e.stat.size).padStart(6)}  ${e.path}${link}`);
+  }
+  console.log('\n/proc/mounts:');
+  process.stdout.write(k.fs.readFile('/proc/mounts', 'utf8'));
+  const u = k.sys.uname();
+  console.log(`\nuname: ${u.sysname} ${u.nodename} ${u.release} ${u.machine}`);
+  return 0;
+}
