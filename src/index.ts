@@ -24,3 +24,6 @@ export type { HostOps, Instant, Duration, TimerHandle } from './host/host_ops.js
 export { NodeHost } from './host/node/node_host.js';
 export { SimHost, type SimHostOptions } from './host/sim/sim_host.js';
 export type { BlockDevice } from './block/block_device.js';
+export { MemoryDisk, memoryDisk } from './drivers/block/memory_disk.js';
+export { FileDisk, fileDisk, type FileDiskOptions } from './drivers/block/file_disk.js';
+export { BufferCache, BufferHead } from './block/buffer_cache.js';

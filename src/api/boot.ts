@@ -2,6 +2,7 @@
 // task), k.fs (conveniences), k.process() (more tasks with their own credentials).
 
 import type { HostOps } from '../host/host_ops.js';
+import type { BlockDevice } from '../block/block_device.js';
 import { Cred } from '../kernel/cred.js';
 import { Kernel, type KernelOptions } from '../kernel/kernel.js';
 import type { Task } from '../kernel/task.js';
@@ -54,6 +55,11 @@ export class Tkl extends Process {
 
   get host(): HostOps {
     return this.kernel.host;
+  }
+
+  /** Attaches a disk; returns its node (/dev/vda, /dev/vdb, …). */
+  addDisk(device: BlockDevice): string {
+    return this.kernel.addDisk(device);
   }
 
   /**

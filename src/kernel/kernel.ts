@@ -4,9 +4,9 @@
 // the standard tree (/dev, /proc, /tmp), and the first task's standard streams.
 
 import { AT_FDCWD, O_RDWR } from '../abi/linux/fcntl.js';
-import { makedev } from '../abi/linux/limits.js';
+import { VIRTBLK_MAJOR, makedev } from '../abi/linux/limits.js';
 import { MS_PER_MOUNT, MS_RDONLY } from '../abi/linux/mount.js';
-import { S_IFLNK } from '../abi/linux/stat.js';
+import { S_IFBLK, S_IFLNK } from '../abi/linux/stat.js';
 import type { HostOps } from '../host/host_ops.js';
 import type { BlockDevice } from '../block/block_device.js';
 import { Dentry } from '../vfs/dentry.js';
@@ -79,6 +79,7 @@ export class Kernel {
   private nextPid = 1;
   private nextMountId = 1;
   private nextAnonMinor = 1;
+  private nextDiskIndex = 0;
 
   constructor(opts: KernelOptions) {
     // 1. Time and the console: everything after this stamps and logs through them.
@@ -297,6 +298,24 @@ export class Kernel {
     return this.blkdevs.get(rdev)?.device;
   }
 
+  /**
+   * Attaches a disk (lkl_disk_add): it appears as /dev/vda, /dev/vdb, … (major 254, 16 minors
+   * per disk, as virtio-blk numbers them). Returns the node's path.
+   */
+  addDisk(device: BlockDevice): string {
+    const index = this.nextDiskIndex++;
+    const name = `vd${diskLetters(index)}`;
+    const rdev = makedev(VIRTBLK_MAJOR, index * 16);
+    this.registerBlockDevice(name, rdev, device);
+    return `/dev/${name}`;
+  }
+
+  /** Registers `device` under `rdev` and makes /dev/<name> for it. */
+  registerBlockDevice(name: string, rdev: number, device: BlockDevice): void {
+    this.blkdevs.set(rdev, { name, device });
+    this.makeNode(this.lookupRoot('/dev'), name, S_IFBLK | 0o660, rdev);
+  }
+
   // ---- helpers ----------------------------------------------------------------------------
 
   /** Resolves an absolute path from the namespace root without permission checks (boot-time use). */
@@ -332,4 +351,16 @@ export class Kernel {
     const inode = (dir.dentry.inode as TmpfsInode).symlink(name, target, { mode: S_IFLNK | 0o777, uid: 0, gid: 0, rdev: 0 });
     dir.dentry.addChild(name, inode);
   }
+}
+
+/** vd + a, b, …, z, aa, ab, … as Linux names virtio disks. */
+function diskLetters(i: number): string {
+  let s = '';
+  i++;
+  while (i > 0) {
+    i--;
+    s = String.fromCharCode(97 + (i % 26)) + s;
+    i = Math.floor(i / 26);
+  }
+  return s;
 }
