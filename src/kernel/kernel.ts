@@ -20,6 +20,7 @@ import type { OpenContext } from '../vfs/vfs_ops.js';
 import { tmpfsType, type TmpfsInode } from '../fs/tmpfs/tmpfs.js';
 import { devtmpfsType, populateDev } from '../fs/devfs/devfs.js';
 import { procfsType } from '../fs/procfs/procfs.js';
+import { ext2Type, ext3Type, ext4Type } from '../fs/ext4/ext4.js';
 import { AnonInodes } from './anon.js';
 import { Cred } from './cred.js';
 import { Console, standardCharDevices } from './devices.js';
@@ -103,6 +104,7 @@ export class Kernel {
 
     // 3. Filesystem types mount(2) knows by name.
     for (const t of [tmpfsType, devtmpfsType, procfsType]) this.registerFilesystem(t);
+    for (const t of [ext4Type, ext3Type, ext2Type]) this.registerFilesystem(t);
 
     // 4. The root filesystem: a tmpfs, mounted nowhere, the root of every path.
     const rootSb = tmpfsType.mount({
