@@ -163,16 +163,16 @@ export interface SnapOptions {
 export function hostSnapshot(root: string, o: SnapOptions = {}): Snapshot {
   const out: Snapshot = new Map();
   const allX = o.xattrs ? hostXattrsTree(root) : null;
+  const contents: [Entry, string][] = [];
+  // Every stat first, then the contents: reading a file may move its atime (relatime), and a
+  // hard link seen later must show the time as it was.
   const walk = (rel: string): void => {
     const p = rel === '' ? root : join(root, rel);
     const st = fs.lstatSync(p, { bigint: true });
     const mode = Number(st.mode);
     const type = typeOf(mode);
-    let content = '';
-    if (type === 'file') content = hashFile(p);
-    else if (type === 'link') content = hash(fs.readlinkSync(p, { encoding: 'buffer' }));
     const e: Entry = {
-      type, mode, uid: Number(st.uid), gid: Number(st.gid), nlink: Number(st.nlink), size: Number(st.size), content,
+      type, mode, uid: Number(st.uid), gid: Number(st.gid), nlink: Number(st.nlink), size: Number(st.size), content: '',
       mtime: ts(st.mtimeNs / 1_000_000_000n, st.mtimeNs % 1_000_000_000n),
     };
     if (o.times) e.atime = ts(st.atimeNs / 1_000_000_000n, st.atimeNs % 1_000_000_000n);
@@ -183,6 +183,7 @@ export function hostSnapshot(root: string, o: SnapOptions = {}): Snapshot {
     }
     if (o.blocks) e.blocks = Number(st.blocks);
     if (allX !== null && type !== 'link') e.xattrs = allX.get(p) ?? {};
+    if (type === 'file' || type === 'link') contents.push([e, p]);
     out.set(rel === '' ? '/' : '/' + rel, e);
     if (type === 'dir') {
       for (const name of fs.readdirSync(p).sort()) {
@@ -192,6 +193,7 @@ export function hostSnapshot(root: string, o: SnapOptions = {}): Snapshot {
     }
   };
   walk('');
+  for (const [e, p] of contents) e.content = e.type === 'file' ? hashFile(p) : hash(fs.readlinkSync(p, { encoding: 'buffer' }));
   return out;
 }
 
@@ -290,11 +292,11 @@ export function diffSnapshots(a: Snapshot, b: Snapshot, la = 'linux', lb = 'tkl'
 }
 
 /** Boots a kernel with `img` attached and mounted at /mnt/img. */
-export function mountTkl(img: string, opts: { readOnly?: boolean; type?: string; data?: string } = {}): Tkl {
+export function mountTkl(img: string, opts: { readOnly?: boolean; type?: string; data?: string; flags?: number } = {}): Tkl {
   const k = boot();
   const dev = k.addDisk(fileDisk(img, { readOnly: opts.readOnly ?? false }));
   k.sys.mkdir('/mnt/img', 0o755);
-  k.sys.mount(dev, '/mnt/img', opts.type ?? 'ext4', opts.readOnly ? 1 : 0, opts.data ?? '');
+  k.sys.mount(dev, '/mnt/img', opts.type ?? 'ext4', (opts.readOnly ? 1 : 0) | (opts.flags ?? 0), opts.data ?? '');
   return k;
 }
 
