@@ -27,3 +27,5 @@ export type { BlockDevice } from './block/block_device.js';
 export { MemoryDisk, memoryDisk } from './drivers/block/memory_disk.js';
 export { FileDisk, fileDisk, type FileDiskOptions } from './drivers/block/file_disk.js';
 export { BufferCache, BufferHead } from './block/buffer_cache.js';
+// ext2/3/4 (fs/ext4): mkfs for disk images; mounting goes through k.sys.mount(dev, dir, 'ext4').
+export { mkfsExt4, type MkfsOptions, type MkfsResult } from './fs/ext4/mkfs.js';
