@@ -171,12 +171,18 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
 
   // ---- populate ----
   emptyImage();
-  const tTkl = await timeIt(() => {
-    const k = mountTkl(img, false);
-    tklCopyIn(k, src, '/mnt/img');
-    k.sys.umount2('/mnt/img', 0);
-  });
-  rows.push({ case: populate, subject: 'tkl', value: tTkl, unit: 's', higherIsBetter: false, note: 'into an image from mke2fs, umount included' });
+  // Best of three where a run is cheap enough: the disk is shared and its waits vary.
+  const R = 3;
+  let bestTkl = Infinity;
+  for (let i = 0; i < R; i++) {
+    emptyImage();
+    bestTkl = Math.min(bestTkl, await timeIt(() => {
+      const k = mountTkl(img, false);
+      tklCopyIn(k, src, '/mnt/img');
+      k.sys.umount2('/mnt/img', 0);
+    }));
+  }
+  rows.push({ case: populate, subject: 'tkl', value: bestTkl, unit: 's', higherIsBetter: false, note: 'into an image from mke2fs, umount included' });
   const tTklMkfs = await timeIt(() => {
     sparse(img, IMG);
     const d = fileDisk(img);
@@ -191,17 +197,20 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
     const t = await timeIt(() => {
       sparse(img, IMG);
       execFileSync('mke2fs', ['-q', '-F', '-t', 'ext4', '-d', src, img]);
-    });
+    }, R);
     rows.push({ case: `${populate}, mkfs included`, subject: 'mke2fs -d', value: t, unit: 's', higherIsBetter: false });
     rows.push({ case: populate, subject: 'mke2fs -d', value: t, unit: 's', higherIsBetter: false, note: 'its mkfs included' });
   }
   if (root && haveE2fs) {
-    emptyImage();
-    const t = await timeIt(() => {
-      execFileSync('mount', ['-o', 'loop', img, mnt]);
-      execFileSync('cp', ['-a', `${src}/.`, mnt]);
-      execFileSync('umount', [mnt]);
-    });
+    let t = Infinity;
+    for (let i = 0; i < R; i++) {
+      emptyImage();
+      t = Math.min(t, await timeIt(() => {
+        execFileSync('mount', ['-o', 'loop', img, mnt]);
+        execFileSync('cp', ['-a', `${src}/.`, mnt]);
+        execFileSync('umount', [mnt]);
+      }));
+    }
     rows.push({ case: populate, subject: 'Linux (loop mount + cp -a + umount)', value: t, unit: 's', higherIsBetter: false });
   } else ctx.log('Linux rows skipped: needs root and e2fsprogs');
   const require = createRequire(import.meta.url);
@@ -223,7 +232,16 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
           if (ent.isDirectory()) {
             await p.mkdir!(`/${r}`);
             await walk(r);
-          } else await p.writeFile!(`/${r}`, fs.readFileSync(join(src, r)));
+          } else {
+            // 1 MiB pieces through a file handle: a 64 MiB writeFile exhausts the wasm heap.
+            const data = fs.readFileSync(join(src, r));
+            const h = (await p.open!(`/${r}`, 'w')) as { write(b: Buffer, o: number, l: number, pos: number): Promise<unknown>; close(): Promise<void> };
+            for (let pos = 0; pos < data.length; pos += 1 << 20) {
+              const n = Math.min(1 << 20, data.length - pos);
+              await h.write(data.subarray(pos, pos + n), 0, n, pos);
+            }
+            await h.close();
+          }
         }
       };
       await walk('');
@@ -252,24 +270,32 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   rows.push({
     case: readOut, subject: 'tkl', higherIsBetter: false, unit: 's',
     value: await timeIt(() => {
+      fresh();
       const k = mountTkl(img, true);
       tklCopyOut(k, '/mnt/img', out);
       k.sys.umount2('/mnt/img', 0);
-    }),
+    }, R),
   });
   if (haveE2fs) {
     fresh();
-    rows.push({ case: readOut, subject: 'debugfs rdump', unit: 's', higherIsBetter: false, value: await timeIt(() => execFileSync('debugfs', ['-R', `rdump / ${out}`, img], { stdio: 'ignore' })) });
+    rows.push({
+      case: readOut, subject: 'debugfs rdump', unit: 's', higherIsBetter: false,
+      value: await timeIt(() => {
+        fresh();
+        execFileSync('debugfs', ['-R', `rdump / ${out}`, img], { stdio: 'ignore' });
+      }, R),
+    });
   }
   if (root) {
     fresh();
     rows.push({
       case: readOut, subject: 'Linux (loop mount + cp -a + umount)', unit: 's', higherIsBetter: false,
       value: await timeIt(() => {
+        fresh();
         execFileSync('mount', ['-o', 'loop,ro', img, mnt]);
         execFileSync('cp', ['-a', `${mnt}/.`, out]);
         execFileSync('umount', [mnt]);
-      }),
+      }, R),
     });
   }
   if (ext2fs !== null) {

@@ -393,6 +393,55 @@ describe('ext4 write: structures under growth', { skip: missing ?? false }, () =
     });
   });
 
+  it('fallocate (unwritten extents, punch hole), SEEK_DATA/SEEK_HOLE, RENAME_EXCHANGE, unlink while open', () => {
+    const img = join(tmp.dir, 'misc.img');
+    mke2fs(img, 32 << 20, ['-t', 'ext4', '-b', '4096']);
+    const k = mountTkl(img);
+    const sys = k.sys;
+    const fd = sys.open('/mnt/img/pre', 0o2 | 0o100, 0o644);
+    sys.fallocate(fd, 0, 0, 1 << 20);
+    assert.equal(sys.fstat(fd).size, 1 << 20);
+    const data = new Uint8Array(10000).fill(0xab);
+    sys.pwrite64(fd, data, data.length, 300000);
+    sys.fallocate(fd, 0x01 | 0x02, 0, 8192);
+    sys.pwrite64(fd, data, 100, 0);
+    sys.fallocate(fd, 0x01 | 0x02, 4096, 4096);
+    // Unwritten extents read as zeros and count as holes for SEEK_DATA.
+    assert.equal(sys.lseek(fd, 4096, 3 /* SEEK_DATA */), 299008);
+    assert.equal(sys.lseek(fd, 300000, 4 /* SEEK_HOLE */), 311296);
+    sys.close(fd);
+    k.fs.writeFile('/mnt/img/x', 'file x');
+    k.fs.mkdir('/mnt/img/dx');
+    k.fs.writeFile('/mnt/img/dx/inside', 'in dx');
+    k.fs.mkdir('/mnt/img/other');
+    sys.renameat2(-100, '/mnt/img/x', -100, '/mnt/img/other', 2 /* RENAME_EXCHANGE */);
+    sys.renameat2(-100, '/mnt/img/dx', -100, '/mnt/img/x', 2);
+    const ofd = sys.open('/mnt/img/gone', 0o2 | 0o100, 0o644);
+    sys.pwrite64(ofd, new Uint8Array(50000).fill(1), 50000, 0);
+    sys.unlink('/mnt/img/gone');
+    sys.pwrite64(ofd, new Uint8Array(50000).fill(2), 50000, 50000);
+    const back = new Uint8Array(100000);
+    assert.equal(sys.pread64(ofd, back, back.length, 0), 100000);
+    assert.equal(back[99999], 2);
+    sys.close(ofd);
+    sys.umount2('/mnt/img', 0);
+    const f = e2fsck(img);
+    assert.deepEqual(f.problems, [], f.output);
+    withLoopMount(img, 'ro', (m) => {
+      const b = fs.readFileSync(join(m, 'pre'));
+      assert.equal(b.length, 1 << 20);
+      assert.equal(b[0], 0xab);
+      assert.equal(b[100], 0);
+      assert.equal(b[300000], 0xab);
+      assert.equal(b[310000], 0);
+      assert.equal(fs.readFileSync(join(m, 'other'), 'utf8'), 'file x');
+      assert.deepEqual(fs.readdirSync(join(m, 'dx')), []);
+      assert.ok(fs.statSync(join(m, 'x')).isDirectory());
+      assert.equal(fs.readFileSync(join(m, 'x', 'inside'), 'utf8'), 'in dx');
+      assert.ok(!fs.existsSync(join(m, 'gone')));
+    });
+  });
+
   it('filling the filesystem gives ENOSPC and leaves it consistent', () => {
     const img = join(tmp.dir, 'full.img');
     mke2fs(img, 8 << 20, ['-t', 'ext4', '-b', '1024']);
