@@ -21,9 +21,23 @@ export function missingTools(needLoop = true): string | null {
   return null;
 }
 
+/**
+ * Where temporary images go: /dev/shm when it is a writable tmpfs (images are then memory,
+ * and loop-mounted writes do not wait on a shared disk), else the system temporary directory.
+ */
+export function imageTmp(): string {
+  try {
+    fs.accessSync('/dev/shm', fs.constants.W_OK);
+    if (fs.statfsSync('/dev/shm').bavail * fs.statfsSync('/dev/shm').bsize > 2 ** 30) return '/dev/shm';
+  } catch {
+    // no /dev/shm
+  }
+  return tmpdir();
+}
+
 /** A fresh temporary directory, removed (with anything mounted in it unmounted) by cleanup(). */
 export function tempDir(prefix = 'tkl-ext4-'): { dir: string; cleanup(): void } {
-  const dir = fs.mkdtempSync(join(tmpdir(), prefix));
+  const dir = fs.mkdtempSync(join(imageTmp(), prefix));
   return {
     dir,
     cleanup() {
@@ -59,7 +73,7 @@ export function e2fsck(img: string): { status: number; output: string; problems:
 
 /** Runs `fn` with `img` loop-mounted at a fresh directory; always unmounts. */
 export function withLoopMount<T>(img: string, opts: string, fn: (dir: string) => T): T {
-  const dir = fs.mkdtempSync(join(tmpdir(), 'tkl-loop-'));
+  const dir = fs.mkdtempSync(join(imageTmp(), 'tkl-loop-'));
   run('mount', ['-o', `loop,${opts}`, img, dir]);
   try {
     return fn(dir);
@@ -114,9 +128,11 @@ function hashRanges(size: number): [number, number][] {
   return r;
 }
 
+const HASH_BUF = new Uint8Array(1 << 20);
+
 function hashWith(size: number, pread: (buf: Uint8Array, len: number, pos: number) => number): string {
   const h = createHash('sha256');
-  const buf = new Uint8Array(1 << 20);
+  const buf = HASH_BUF;
   for (const [from, to] of hashRanges(size)) {
     for (let pos = from; pos < to; ) {
       const n = pread(buf, Math.min(buf.length, to - pos), pos);
