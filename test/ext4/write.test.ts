@@ -442,6 +442,35 @@ describe('ext4 write: structures under growth', { skip: missing ?? false }, () =
     });
   });
 
+  it('a file unlinked while open is on the orphan list; after a crash tkl and Linux both free it', () => {
+    const img = join(tmp.dir, 'orphan.img');
+    mke2fs(img, 32 << 20, ['-t', 'ext4', '-b', '1024']);
+    const k = mountTkl(img);
+    const fd = k.sys.open('/mnt/img/victim', 0o2 | 0o100, 0o644);
+    k.sys.pwrite64(fd, new Uint8Array(200000).fill(3), 200000, 0);
+    k.sys.unlink('/mnt/img/victim');
+    k.sys.sync();
+    // A crash now: the image as it is with the file open.
+    const crash = join(tmp.dir, 'orphan-crash.img');
+    fs.copyFileSync(img, crash);
+    const crash2 = join(tmp.dir, 'orphan-crash2.img');
+    fs.copyFileSync(img, crash2);
+    assert.match(run('dumpe2fs', ['-h', crash]), /First orphan inode:\s+\d+/);
+    k.sys.close(fd);
+    k.sys.umount2('/mnt/img', 0);
+    assert.deepEqual(e2fsck(img).problems, []);
+    // tkl's mount frees the orphan.
+    const k2 = mountTkl(crash);
+    k2.sys.umount2('/mnt/img', 0);
+    const f = e2fsck(crash);
+    assert.deepEqual(f.problems, [], f.output);
+    assert.doesNotMatch(run('dumpe2fs', ['-h', crash]), /First orphan inode/);
+    // So does Linux's.
+    withLoopMount(crash2, 'rw', () => {});
+    const f2 = e2fsck(crash2);
+    assert.deepEqual(f2.problems, [], f2.output);
+  });
+
   it('filling the filesystem gives ENOSPC and leaves it consistent', () => {
     const img = join(tmp.dir, 'full.img');
     mke2fs(img, 8 << 20, ['-t', 'ext4', '-b', '1024']);
