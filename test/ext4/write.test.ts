@@ -471,6 +471,42 @@ describe('ext4 write: structures under growth', { skip: missing ?? false }, () =
     assert.deepEqual(f2.problems, [], f2.output);
   });
 
+  it('inline-data files and directories made by Linux, and shared xattr blocks, change correctly', () => {
+    const img = join(tmp.dir, 'inline.img');
+    mke2fs(img, 32 << 20, ['-t', 'ext4', '-b', '4096', '-O', 'inline_data']);
+    withLoopMount(img, 'rw', (m) => {
+      fs.mkdirSync(join(m, 'small'));
+      for (let i = 0; i < 3; i++) fs.writeFileSync(join(m, 'small', `s${i}`), `tiny ${i}`);
+      fs.writeFileSync(join(m, 'in60'), 'x'.repeat(50));
+      fs.writeFileSync(join(m, 'in100'), 'y'.repeat(100));
+      for (const f of ['a', 'b']) {
+        fs.writeFileSync(join(m, f), f);
+        run('setfattr', ['-n', 'user.shared', '-v', '0x' + '5a'.repeat(1500), join(m, f)]);
+      }
+    });
+    assert.match(run('debugfs', ['-R', 'stat /in60', img]), /Flags: 0x10000000/, 'Linux made an inline file');
+    const acl = (p: string): string => /File ACL: (\d+)/.exec(run('debugfs', ['-R', `stat ${p}`, img]))![1]!;
+    assert.ok(acl('/a') !== '0' && acl('/a') === acl('/b'), 'Linux shares one xattr block between a and b');
+    const k = mountTkl(img);
+    k.fs.appendFile('/mnt/img/in60', 'z'.repeat(5000));
+    k.sys.truncate('/mnt/img/in100', 10);
+    for (let i = 3; i < 40; i++) k.fs.writeFile(`/mnt/img/small/s${i}`, `more ${i}`);
+    k.sys.unlink('/mnt/img/small/s0');
+    k.sys.setxattr('/mnt/img/a', 'user.shared', new Uint8Array(1500).fill(1), 0);
+    k.sys.umount2('/mnt/img', 0);
+    const f = e2fsck(img);
+    assert.deepEqual(f.problems, [], f.output);
+    withLoopMount(img, 'ro', (m) => {
+      assert.equal(fs.readFileSync(join(m, 'in60'), 'utf8'), 'x'.repeat(50) + 'z'.repeat(5000));
+      assert.equal(fs.readFileSync(join(m, 'in100'), 'utf8'), 'y'.repeat(10));
+      assert.equal(fs.readdirSync(join(m, 'small')).length, 39);
+      assert.equal(fs.readFileSync(join(m, 'small', 's39'), 'utf8'), 'more 39');
+      assert.equal(fs.readFileSync(join(m, 'small', 's1'), 'utf8'), 'tiny 1');
+      assert.match(run('getfattr', ['-n', 'user.shared', '-e', 'hex', join(m, 'a')]), /=0x(01)+\n/);
+      assert.match(run('getfattr', ['-n', 'user.shared', '-e', 'hex', join(m, 'b')]), /=0x(5a)+\n/);
+    });
+  });
+
   it('filling the filesystem gives ENOSPC and leaves it consistent', () => {
     const img = join(tmp.dir, 'full.img');
     mke2fs(img, 8 << 20, ['-t', 'ext4', '-b', '1024']);
