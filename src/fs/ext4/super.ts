@@ -6,7 +6,7 @@
 
 import type { BlockDevice } from '../../block/block_device.js';
 import { BufferCache, type BufferHead } from '../../block/buffer_cache.js';
-import { EINVAL, ENOSPC, EROFS, EUCLEAN } from '../../abi/linux/errno.js';
+import { EBUSY, EINVAL, ENOSPC, EROFS, EUCLEAN } from '../../abi/linux/errno.js';
 import { EXT4_SUPER_MAGIC as STATFS_MAGIC, MS_RDONLY } from '../../abi/linux/mount.js';
 import { S_IFDIR, S_IFMT } from '../../abi/linux/stat.js';
 import { E, errno } from '../../kernel/errno.js';
@@ -108,7 +108,7 @@ export class Ext4Fs implements SuperBlock {
   readonly journal: Journal | null;
   /** The block group searched first for the next allocation of a new directory. */
   private lastDirGroup = 0;
-  private killed = false;
+  killed = false;
   private readonly opts: Map<string, string>;
   readonly errorsContinue: boolean;
   /** Mounted read-write and the clean state on disk was taken away (restored on unmount). */
@@ -134,6 +134,10 @@ export class Ext4Fs implements SuperBlock {
     this.errorsContinue = true;
     let device = ctx.device;
     if (device === null) throw E.ENOTBLK;
+    // One device, one filesystem state: a second mount of a mounted device would fork it.
+    const live = MOUNTED.get(device);
+    if (live !== undefined && !live.killed) throw errno(EBUSY, `ext4: ${ctx.source} is already mounted`);
+    const original = device;
     let readOnly = (ctx.flags & MS_RDONLY) !== 0 || this.opts.has('ro');
     if (!readOnly && device.readOnly) throw errno(EROFS, `ext4: ${ctx.source} is read-only; mount it with MS_RDONLY`);
 
@@ -255,6 +259,8 @@ export class Ext4Fs implements SuperBlock {
     }
     this.journal = this.compat & COMPAT_HAS_JOURNAL ? Journal.open(this) : null;
     this.commitThreshold = this.journal !== null ? Math.max(64, Math.floor(this.journal.capacity / 4)) : 4096;
+
+    MOUNTED.set(original, this);
 
     // 6. The root directory.
     const root = this.iget(EXT2_ROOT_INO);
@@ -1101,6 +1107,9 @@ export class Ext4Fs implements SuperBlock {
     return BG_INODE_ZEROED;
   }
 }
+
+/** Devices with a live mount (so a device is never mounted twice at once). */
+const MOUNTED = new WeakMap<BlockDevice, Ext4Fs>();
 
 const KNOWN_OPTIONS = new Set([
   'ro', 'rw', 'noload', 'norecovery', 'errors', 'user_xattr', 'nouser_xattr', 'acl', 'noacl', 'barrier', 'nobarrier',
