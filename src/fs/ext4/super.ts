@@ -6,17 +6,16 @@
 
 import type { BlockDevice } from '../../block/block_device.js';
 import { BufferCache, type BufferHead } from '../../block/buffer_cache.js';
-import { EBUSY, EINVAL, ENOSPC, EROFS, EUCLEAN } from '../../abi/linux/errno.js';
+import { EBUSY, EINVAL, EROFS } from '../../abi/linux/errno.js';
 import { EXT4_SUPER_MAGIC as STATFS_MAGIC, MS_RDONLY } from '../../abi/linux/mount.js';
-import { S_IFDIR, S_IFMT } from '../../abi/linux/stat.js';
 import { E, errno } from '../../kernel/errno.js';
 import type { HostOps } from '../../host/host_ops.js';
 import type { FileSystemType, MountContext, StatFs, SuperBlock } from '../../vfs/superblock.js';
 import { parseMountData } from '../../vfs/superblock.js';
-import type { Clock, Timespec } from '../../vfs/time.js';
+import type { Clock } from '../../vfs/time.js';
 import { crc16, crc32c, crc32cU32 } from './crc.js';
 import {
-  BG_BLOCK_UNINIT, BG_INODE_UNINIT, BG_INODE_ZEROED, COMPAT_HAS_JOURNAL, COMPAT_SPARSE_SUPER2, DESC_SIZE_64BIT,
+  BG_BLOCK_UNINIT, BG_INODE_UNINIT, COMPAT_HAS_JOURNAL, COMPAT_SPARSE_SUPER2, DESC_SIZE_64BIT,
   EXT2_ERROR_FS, EXT2_FLAGS_UNSIGNED_HASH, EXT2_GOOD_OLD_FIRST_INO, EXT2_GOOD_OLD_INODE_SIZE, EXT2_JOURNAL_INO,
   EXT2_ROOT_INO, EXT2_VALID_FS, EXT4_CRC32C_CHKSUM, EXT4_SUPER_MAGIC, GOOD_OLD_DESC_SIZE, INCOMPAT_64BIT,
   INCOMPAT_CSUM_SEED, INCOMPAT_FILETYPE, INCOMPAT_FLEX_BG, INCOMPAT_META_BG, INCOMPAT_NAMES, INCOMPAT_RECOVER,
@@ -24,7 +23,7 @@ import {
   RO_COMPAT_HUGE_FILE, RO_COMPAT_METADATA_CSUM, RO_COMPAT_NAMES, RO_COMPAT_SPARSE_SUPER, RO_COMPAT_SUPPORTED,
   RO_COMPAT_DIR_NLINK, RO_COMPAT_LARGE_FILE, SB, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, COMPAT_EXT_ATTR, COMPAT_DIR_INDEX,
   type GroupDesc, corrupt, emitGroupDesc, featureNames, join, le16, le32, parseGroupDesc, set16, set32, u8, lo32,
-  hi32, GD, INCOMPAT_MMP, EXT4_EXTENTS_FL, INO, COMPAT_NAMES,
+  hi32, GD, INCOMPAT_MMP, INO, COMPAT_NAMES,
 } from './layout.js';
 import { Ext4Inode } from './inode.js';
 import type { MapSink, MapSource } from './bmap.js';
@@ -188,7 +187,7 @@ export class Ext4Fs implements SuperBlock {
     if (this.inodeSize < EXT2_GOOD_OLD_INODE_SIZE || this.inodeSize > bs || (this.inodeSize & (this.inodeSize - 1)) !== 0) {
       throw corrupt(`superblock: inode size ${this.inodeSize}`);
     }
-    if (this.inodesPerGroup < 1 || this.inodesPerGroup > 8 * bs || this.inodesPerGroup % (bs / this.inodeSize) !== 0 && false) {
+    if (this.inodesPerGroup < 1 || this.inodesPerGroup > 8 * bs) {
       throw corrupt(`superblock: ${this.inodesPerGroup} inodes per group`);
     }
     if (is64 && (this.descSize < DESC_SIZE_64BIT || this.descSize > 1024 || (this.descSize & (this.descSize - 1)) !== 0)) {
@@ -362,7 +361,6 @@ export class Ext4Fs implements SuperBlock {
   // ---- group descriptors -----------------------------------------------------------------
 
   private readGroupDescriptors(): void {
-    const bs = this.blockSize;
     const blocks = Math.ceil(this.groupCount / this.descPerBlock);
     for (let i = 0; i < blocks; i++) {
       const blk = this.descBlock(i);
@@ -383,7 +381,6 @@ export class Ext4Fs implements SuperBlock {
         this.groups.push(gd);
       }
     }
-    if (bs < 0) throw E.EINVAL;
   }
 
   private checkGroupDesc(g: number, gd: GroupDesc): void {
@@ -1090,21 +1087,8 @@ export class Ext4Fs implements SuperBlock {
     return le32(RAND4, 0);
   }
 
-  /** The mode bits for the journal inode check and the like. */
-  static isDirMode(mode: number): boolean {
-    return (mode & S_IFMT) === S_IFDIR;
-  }
   get journalIno(): number {
     return le32(this.sbRaw, SB.JOURNAL_INUM) || EXT2_JOURNAL_INO;
-  }
-  get extentsFlag(): number {
-    return EXT4_EXTENTS_FL;
-  }
-  get inodeFieldOffsets(): typeof INO {
-    return INO;
-  }
-  get zeroedFlag(): number {
-    return BG_INODE_ZEROED;
   }
 }
 
@@ -1241,5 +1225,3 @@ function u64le(v: number): Uint8Array {
   return o;
 }
 
-export { EUCLEAN, ENOSPC };
-export type { Timespec };
