@@ -129,6 +129,31 @@ describe('ext4 journal: tkl commits', { skip: missing ?? false }, () => {
   });
 });
 
+describe('ext4 remount', { skip: missing ?? false }, () => {
+  let tmp: ReturnType<typeof tempDir>;
+  before(() => {
+    tmp = tempDir();
+  });
+  after(() => tmp?.cleanup());
+
+  it('read-only → read-write → read-only: writes land, the image is clean after each', () => {
+    const img = join(tmp.dir, 'remount.img');
+    mke2fs(img, 16 << 20, ['-t', 'ext4']);
+    const k = mountTkl(img, { readOnly: false, flags: 1 });
+    assert.throws(() => k.fs.writeFile('/mnt/img/x', 'no'), { code: 'EROFS' });
+    k.sys.mount('', '/mnt/img', '', 32 /* MS_REMOUNT */, '');
+    k.fs.writeFile('/mnt/img/x', 'yes');
+    assert.match(run('dumpe2fs', ['-h', img]), /needs_recovery/);
+    k.sys.mount('', '/mnt/img', '', 32 | 1, '');
+    assert.doesNotMatch(run('dumpe2fs', ['-h', img]), /needs_recovery/);
+    const f = e2fsck(img);
+    assert.deepEqual(f.problems, [], f.output);
+    assert.throws(() => k.fs.writeFile('/mnt/img/y', 'no'), { code: 'EROFS' });
+    k.sys.umount2('/mnt/img', 0);
+    withLoopMount(img, 'ro', (m) => assert.equal(fs.readFileSync(join(m, 'x'), 'utf8'), 'yes'));
+  });
+});
+
 describe('ext4 journal: crafted transactions (revoke records, an uncommitted tail)', { skip: missing ?? false }, () => {
   let tmp: ReturnType<typeof tempDir>;
   before(() => {

@@ -378,12 +378,17 @@ export class Journal {
     const inode = fs.iget(fs.journalIno);
     const map = inode.map();
     const j = openInfo(map, fs.blockSize, (p, into) => fs.cache.readRun(p, 1, into, 0), map.mappedBlocks);
-    if (!fs.readOnly) {
-      if (j.incompat & ~JBD2_KNOWN_INCOMPAT) throw errno(EROFS, `ext4: journal has unknown features 0x${j.incompat.toString(16)}; mount it read-only`);
-      if (be32(j.jsb, JSB.FEATURE_COMPAT) & JBD2_FEATURE_COMPAT_CHECKSUM) throw errno(EROFS, 'ext4: journal uses v1 checksums, which tkl does not write; mount it read-only');
-      if (be32(j.jsb, JSB.START) !== 0) throw errno(EROFS, 'ext4: journal is not empty; it needs recovery');
-    }
-    return new Journal(fs, j);
+    const journal = new Journal(fs, j);
+    if (!fs.readOnly) journal.checkWritable();
+    return journal;
+  }
+
+  /** Whether tkl can log transactions in this journal. Errors: EROFS saying why not. */
+  checkWritable(): void {
+    const j = this.j;
+    if (j.incompat & ~JBD2_KNOWN_INCOMPAT) throw errno(EROFS, `ext4: journal has unknown features 0x${j.incompat.toString(16)}; mount it read-only`);
+    if (be32(j.jsb, JSB.FEATURE_COMPAT) & JBD2_FEATURE_COMPAT_CHECKSUM) throw errno(EROFS, 'ext4: journal uses v1 checksums, which tkl does not write; mount it read-only');
+    if (be32(j.jsb, JSB.START) !== 0) throw errno(EROFS, 'ext4: journal is not empty; it needs recovery');
   }
 
   /**

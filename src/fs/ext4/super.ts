@@ -1014,6 +1014,8 @@ export class Ext4Fs implements SuperBlock {
     }
     if (this.device.readOnly || this.device instanceof OverlayDevice) throw E.EROFS;
     if (this.roCompat & ~RO_COMPAT_SUPPORTED) throw E.EROFS;
+    if (this.incompat & INCOMPAT_RECOVER) throw errno(EROFS, 'ext4: the journal needs recovery (mounted with noload)');
+    this.journal?.checkWritable();
     this.readOnly = false;
     this.setupWrite();
     if (data.length < 0) throw E.EINVAL;
@@ -1081,11 +1083,19 @@ export class Ext4Fs implements SuperBlock {
     return this.hasExtents;
   }
 
-  /** A fresh random 32-bit value (inode generations). */
+  /** A fresh random 32-bit value (inode generations), drawn from the host 1,024 at a time. */
   random32(): number {
-    this.host.randomFill(RAND4);
-    return le32(RAND4, 0);
+    if (this.randPos >= this.randPool.length) {
+      this.host.randomFill(this.randPool);
+      this.randPos = 0;
+    }
+    const v = le32(this.randPool, this.randPos);
+    this.randPos += 4;
+    return v;
   }
+
+  private randPos = 1 << 30;
+  private readonly randPool = new Uint8Array(4096);
 
   get journalIno(): number {
     return le32(this.sbRaw, SB.JOURNAL_INUM) || EXT2_JOURNAL_INO;
@@ -1103,7 +1113,6 @@ const KNOWN_OPTIONS = new Set([
 
 const ZERO2 = new Uint8Array(2);
 const LE4 = new Uint8Array(4);
-const RAND4 = new Uint8Array(4);
 
 function readSuperblock(device: BlockDevice): Uint8Array {
   if (device.size < SUPERBLOCK_OFFSET + SUPERBLOCK_SIZE) throw errno(EINVAL, 'ext4: device too small to hold a superblock');
