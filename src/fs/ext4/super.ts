@@ -515,6 +515,11 @@ export class Ext4Fs implements SuperBlock {
     }
   }
 
+  /** Per group: every block bit below this one is in use (a search may start here). */
+  private readonly blockHint: number[] = [];
+  /** Per group: every inode bit below this one is in use. */
+  private readonly inodeHint: number[] = [];
+
   private tryAllocBlocks(goal: number, count: number): { p: number; len: number } | null {
     if (this.freeBlocks === 0) return null;
     if (goal < this.firstDataBlock || goal >= this.blocksCount) goal = this.firstDataBlock;
@@ -530,6 +535,9 @@ export class Ext4Fs implements SuperBlock {
         const n = this.groupBlocks(g);
         let from = k === 0 ? goal - this.groupFirstBlock(g) : 0;
         if (from < 0 || from >= n) from = 0;
+        const hint = this.blockHint[g] ?? 0;
+        if (from < hint) from = hint;
+        if (from >= n) from = hint < n ? hint : 0;
         const want = pass === 0 ? Math.min(count, 8) : 1;
         const run = findFreeRun(bm, from, n, want, count);
         if (run === null) continue;
@@ -543,6 +551,7 @@ export class Ext4Fs implements SuperBlock {
 
   private claimBlocks(g: number, bm: Uint8Array, start: number, len: number): void {
     for (let i = 0; i < len; i++) setBit(bm, start + i);
+    if (start === (this.blockHint[g] ?? 0)) this.blockHint[g] = start + len;
     const gd = this.groups[g]!;
     gd.freeBlocks -= len;
     this.freeBlocks -= len;
@@ -577,6 +586,7 @@ export class Ext4Fs implements SuperBlock {
             freed++;
           }
         }
+        if (b - first < (this.blockHint[g] ?? 0)) this.blockHint[g] = b - first;
         if (freed !== n) {
           this.pendingFree = [];
           this.pendingFreeCount = 0;
@@ -631,10 +641,11 @@ export class Ext4Fs implements SuperBlock {
       const gd = this.groups[g]!;
       if (gd.freeInodes === 0) continue;
       const bm = this.inodeBitmap(g).data;
-      const firstIdx = g === 0 ? this.firstIno - 1 : 0;
+      const firstIdx = Math.max(g === 0 ? this.firstIno - 1 : 0, this.inodeHint[g] ?? 0);
       const idx = findZeroBit(bm, firstIdx, this.inodesPerGroup);
       if (idx < 0) continue;
       setBit(bm, idx);
+      this.inodeHint[g] = idx + 1;
       this.cache.markDirty(this.cache.get(gd.inodeBitmap));
       gd.freeInodes--;
       this.freeInodes--;
@@ -660,6 +671,7 @@ export class Ext4Fs implements SuperBlock {
     const bh = this.inodeBitmap(g);
     if (!testBit(bh.data, idx)) throw corrupt(`freeing inode ${ino}, which is already free`);
     clearBit(bh.data, idx);
+    if (idx < (this.inodeHint[g] ?? 0)) this.inodeHint[g] = idx;
     this.cache.markDirty(bh);
     const gd = this.groups[g]!;
     gd.freeInodes++;
@@ -1159,6 +1171,13 @@ export function clearBit(bm: Uint8Array, i: number): void {
 export function findZeroBit(bm: Uint8Array, from: number, n: number): number {
   let i = from;
   while (i < n) {
+    if ((i & 31) === 0 && i + 32 <= n) {
+      const o = i >>> 3;
+      if (bm[o] === 0xff && bm[o + 1] === 0xff && bm[o + 2] === 0xff && bm[o + 3] === 0xff) {
+        i += 32;
+        continue;
+      }
+    }
     if ((i & 7) === 0 && bm[i >>> 3] === 0xff) {
       i += 8;
       continue;
