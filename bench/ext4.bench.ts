@@ -376,7 +376,7 @@ async function runIn(ctx: BenchContext): Promise<BenchRow[]> {
   // The same bytes straight from the image: the file's own extents (debugfs tells where).
   const runs: [number, number][] = [];
   if (haveE2fs) {
-    const ex = execFileSync('debugfs', ['-R', 'ex /big0.bin', img], { encoding: 'utf8' });
+    const ex = execFileSync('debugfs', ['-R', 'ex /big0.bin', img], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
     for (const m of ex.matchAll(/^\s*\d+\/\s*\d+\s+\d+\/\s*\d+\s+\d+\s*-\s*\d+\s+(\d+)\s*-\s*(\d+)/gm)) runs.push([Number(m[1]) * 4096, (Number(m[2]) + 1) * 4096]);
   }
   if (runs.length === 0) runs.push([256 << 20, (256 << 20) + bigSize]);
