@@ -29,6 +29,10 @@ export class TcpLayer {
   readonly isn: IsnGenerator;
   /** TCP_CONGESTION for new sockets (net.ipv4.tcp_congestion_control). */
   defaultCongestion = 'cubic';
+  /** net.ipv4.tcp_sack, tcp_timestamps, tcp_window_scaling: offer the option in our SYNs. */
+  sack = true;
+  timestamps = true;
+  windowScaling = true;
   /** Connections by (local port << 16 | remote port), checked for addresses. */
   private readonly conns = new Map<number, TcpSocket[]>();
   private readonly listeners = new Map<number, TcpSocket[]>();

@@ -619,13 +619,15 @@ export class TcpSocket extends Socket {
 
   /** Options from the peer's SYN (RFC 7323 §2.2, §3.2; RFC 2018 §2; RFC 9293 §3.7.1). */
   private negotiate(seg: TcpRepr): void {
+    // An option is on only when both ends offered it (in SYN_SENT we offered what the layer allows).
+    const l = this.layer;
     this.peerMss = seg.mss || DEFAULT_PEER_MSS;
-    this.wsOk = seg.wscale >= 0;
+    this.wsOk = seg.wscale >= 0 && l.windowScaling;
     this.sndScale = this.wsOk ? seg.wscale : 0;
     this.rcvScale = this.wsOk ? RCV_WSCALE : 0;
-    this.tsOk = seg.tsPresent;
+    this.tsOk = seg.tsPresent && l.timestamps;
     if (this.tsOk) this.tsRecent = seg.tsVal;
-    this.sackOk = seg.sackPermitted;
+    this.sackOk = seg.sackPermitted && l.sack;
     // The window our SYN (or SYN-ACK) offered, unscaled (RFC 7323 §2.2).
     this.rcvAdvRight = this.rcvNxt;
     this.rcvAdvRight = seqAdd(this.rcvNxt, Math.min(this.windowToAdvertise(), 65535));
@@ -638,9 +640,10 @@ export class TcpSocket extends Socket {
     t.resetOptions();
     t.mss = this.advMss;
     // On a SYN-ACK, offer only what the peer offered.
-    if (!synAck || this.wsOk) t.wscale = RCV_WSCALE;
-    if (!synAck || this.sackOk) t.sackPermitted = true;
-    if (!synAck || this.tsOk) {
+    const l = this.layer;
+    if (l.windowScaling && (!synAck || this.wsOk)) t.wscale = RCV_WSCALE;
+    if (l.sack && (!synAck || this.sackOk)) t.sackPermitted = true;
+    if (l.timestamps && (!synAck || this.tsOk)) {
       t.tsPresent = true;
       t.tsVal = this.layer.tsClock(now);
       t.tsEcr = synAck ? this.tsRecent : 0;
