@@ -1,9 +1,15 @@
 // The `tkl` command: one file per subcommand under cli/; this file dispatches.
 
 import { demo } from './demo.js';
+import { httpd } from './httpd.js';
+import { nc } from './nc.js';
+import { ping } from './ping.js';
 
 const COMMANDS: Record<string, { run: (args: string[]) => Promise<number> | number; summary: string }> = {
   demo: { run: demo, summary: 'boot a kernel, build a small tree in it and show it' },
+  ping: { run: ping, summary: 'ICMP echo through tkl\'s TCP/IP stack' },
+  nc: { run: nc, summary: 'netcat on tkl\'s stack (stdin to a socket, the socket to stdout)' },
+  httpd: { run: httpd, summary: 'serve a directory of the kernel\'s filesystem over HTTP' },
 };
 
 function usage(): string {
