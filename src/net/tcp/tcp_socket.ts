@@ -815,7 +815,8 @@ export class TcpSocket extends Socket {
     this.lastRecv = now;
     if (flags & TCP_ACK) {
       this.sndUna = seg.ack;
-      this.sndWnd = seg.window << this.sndScale;
+      // The window of a SYN-ACK is never scaled (RFC 7323 §2.2).
+      this.sndWnd = seg.window;
       this.maxSndWnd = this.sndWnd;
       this.sndWl1 = seg.seq;
       this.sndWl2 = seg.ack;
