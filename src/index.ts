@@ -27,3 +27,19 @@ export type { BlockDevice } from './block/block_device.js';
 export { MemoryDisk, memoryDisk } from './drivers/block/memory_disk.js';
 export { FileDisk, fileDisk, type FileDiskOptions } from './drivers/block/file_disk.js';
 export { BufferCache, BufferHead } from './block/buffer_cache.js';
+
+// Networking (net/, drivers/net/): the stack, devices and their wrappers, DHCP and DNS.
+export { NetStack, type RouteSpec } from './net/stack.js';
+export { DeviceStats, type NetDevice } from './net/netdevice.js';
+export { MemoryLink, MemorySwitch, type LinkParams } from './drivers/net/memory_link.js';
+export { UdpTunnelDevice, type UdpTunnelOptions } from './drivers/net/udp_tunnel.js';
+export { StreamDevice, type StreamOptions } from './drivers/net/stream.js';
+export { TapDevice, type TapOptions } from './drivers/net/tap.js';
+export { PcapTap, PcapWriter } from './drivers/net/pcap.js';
+export { FaultDevice, type FaultParams } from './drivers/net/fault.js';
+export { dhcpConfigure, type DhcpLease } from './net/dhcp/client.js';
+export { resolve4 } from './net/dns/resolver.js';
+export { AF_UNSPEC, AF_UNIX, AF_INET, AF_INET6, encodeSockAddr, decodeSockAddr, type SockAddr, type SockAddrIn, type SockAddrUn } from './net/socket/sockaddr.js';
+export type { TcpInfo } from './net/tcp/tcp_socket.js';
+export type { MsgHdr } from './kernel/syscalls/sys_socket.js';
+export type { EpollEvent } from './kernel/epoll.js';
