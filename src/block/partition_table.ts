@@ -40,3 +40,31 @@ export function openPartition(device: BlockDevice, which: number | string, optio
   if (p === undefined) throw errno(ENXIO, `the disk has no partition ${typeof which === 'number' ? which : `named '${which}'`}`);
   return new PartitionDevice(device, p.start, p.size, options);
 }
+
+/** A partition to register as a device node. */
+export interface DiskPartition {
+  number: number;
+  device: PartitionDevice;
+}
+
+/**
+ * The partitions Linux would show for `device` (check_partition + add_partition): data
+ * partitions, and an MBR extended partition as a 1 KiB device over its first sectors. Never
+ * throws for a bad table: the disk is then used whole and `log` says why, as the kernel
+ * log does; table warnings (a GPT read from its backup) are logged too.
+ */
+export function scanPartitions(device: BlockDevice, diskName: string, log: (msg: string) => void): DiskPartition[] {
+  let table: PartitionTable | null;
+  try {
+    table = readPartitionTable(device);
+  } catch (e) {
+    log(`${diskName}: partition table not used: ${(e as Error).message}\n`);
+    return [];
+  }
+  if (table === null) return [];
+  for (const w of table.warnings) log(`${diskName}: ${w}\n`);
+  return table.partitions.map((p) => ({
+    number: p.number,
+    device: new PartitionDevice(device, p.start, p.extended ? Math.min(p.size, 1024) : p.size),
+  }));
+}
