@@ -63,6 +63,8 @@ export class FatInode extends Inode {
   private slots: Uint8Array | null = null;
   /** Children with an inode in memory, by short-entry slot (one inode per entry, as Linux's i_pos hash). */
   private readonly live = new Map<number, FatInode>();
+  /** Next ~N alias tail to try per name stem (see makeShortName). */
+  private tails: Map<string, number> | null = null;
   /** FAT12/16 root: a fixed run of sectors instead of a cluster chain. */
   private readonly fixedRoot: boolean;
 
@@ -526,7 +528,7 @@ export class FatInode extends Inode {
   private addEntry(name: string, entry: Uint8Array): DirEnt {
     this.load();
     const stored = checkLongName(name);
-    const sn = makeShortName(stored, (t) => this.byShort!.has(t));
+    const sn = makeShortName(stored, (t) => this.byShort!.has(t), (this.tails ??= new Map()));
     const lfnCount = sn.needLfn ? Math.ceil(stored.length / LFN_CHARS_PER_ENTRY) : 0;
     const first = this.reserveSlots(lfnCount + 1);
     entry.set(sn.raw, DIR_NAME);
