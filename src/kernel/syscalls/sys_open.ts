@@ -78,6 +78,8 @@ export function sys_close_range(t: Task, first: number, last: number, flags: num
  * descriptor table). Exposed for other kernel parts (WASI, the Node façade).
  */
 export function doFilpOpen(t: Task, dirfd: number, path: string, flags: number, mode: number): File {
+  // build_open_how: O_PATH beats every other flag.
+  if (flags & O_PATH) flags &= O_DIRECTORY | O_NOFOLLOW | O_PATH | O_CLOEXEC;
   // build_open_flags
   flags |= O_LARGEFILE;
   if (flags & O_CREAT && flags & O_DIRECTORY) throw E.EINVAL;
