@@ -120,7 +120,9 @@ export class Kernel {
     // 6. The standard tree, made by the first task as root: /dev, /proc, /tmp, /mnt.
     const boot = this.init;
     const cred = boot.cred;
+    const umask = boot.umask;
     boot.cred = new Cred(0, 0);
+    boot.umask = 0;
     sys_mkdirat(boot, AT_FDCWD, '/dev', 0o755);
     sys_mount(boot, 'devtmpfs', '/dev', 'devtmpfs', 0, 'mode=755,size=64k');
     populateDev(this, this.lookupRoot('/dev'));
@@ -129,6 +131,7 @@ export class Kernel {
     sys_mkdirat(boot, AT_FDCWD, '/tmp', 0o1777);
     sys_mkdirat(boot, AT_FDCWD, '/mnt', 0o755);
     boot.cred = cred;
+    boot.umask = umask;
 
     // 7. Standard input, output and error of the first task: the console.
     const fd = sys_openat(boot, AT_FDCWD, '/dev/console', O_RDWR);
