@@ -17,6 +17,9 @@ import { Xattrs } from '../../vfs/xattr.js';
 
 export const PAGE_SIZE = 4096;
 const PAGE_SHIFT = 12;
+/** Large aligned writes allocate pages 16 at a time, in one buffer (like a large folio). */
+const SLAB_PAGES = 16;
+const SLAB_SIZE = SLAB_PAGES * PAGE_SIZE;
 /** Linux's tmpfs counts 20 bytes per directory entry in a directory's size. */
 const BOGO_DIRENT_SIZE = 20;
 /** Symlink targets up to this length are kept in the inode and use no page. */
@@ -273,6 +276,19 @@ export class TmpfsInode extends Inode {
       const p = pos + done;
       const idx = p >>> PAGE_SHIFT;
       const inPage = p & (PAGE_SIZE - 1);
+      if (inPage === 0 && (idx & (SLAB_PAGES - 1)) === 0 && len - done >= SLAB_SIZE && this.slabFree(idx)) {
+        // A whole aligned run of fresh pages: one allocation and one copy for all of them.
+        if (!this.sb.tryCharge(SLAB_PAGES)) {
+          if (done === 0) throw E.ENOSPC;
+          break;
+        }
+        const slab = new Uint8Array(SLAB_SIZE);
+        slab.set(buf.subarray(off + done, off + done + SLAB_SIZE));
+        for (let i = 0; i < SLAB_PAGES; i++) pages[idx + i] = slab.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE);
+        this.blocks += SLAB_SIZE / 512;
+        done += SLAB_SIZE;
+        continue;
+      }
       const n = Math.min(PAGE_SIZE - inPage, len - done);
       let page = pages[idx];
       if (page === undefined) {
@@ -291,6 +307,13 @@ export class TmpfsInode extends Inode {
     if (pos + done > this.size) this.size = pos + done;
     this.mtime = this.ctime = this.sb.clock.now();
     return done;
+  }
+
+  private slabFree(idx: number): boolean {
+    const pages = this.pages!;
+    if (idx >= pages.length) return true;
+    for (let i = 0; i < SLAB_PAGES; i++) if (pages[idx + i] !== undefined) return false;
+    return true;
   }
 
   override fallocate(mode: number, offset: number, len: number): void {
