@@ -191,3 +191,20 @@ test('a size-limited tmpfs fills up with ENOSPC and recovers', () => {
   k.sys.ftruncate(fd, 0);
   assert.equal(k.sys.statfs('/mnt').bfree, 16);
 });
+
+test('O_TMPFILE makes an unnamed file that linkat can name (unless O_EXCL)', async () => {
+  const k = fresh();
+  const O_TMPFILE = 0o20200000;
+  const O_EXCL = 0o200;
+  const fd = k.sys.openat(AT_FDCWD, '/tmp', O_TMPFILE | O_RDWR, 0o600);
+  assert.equal(k.sys.fstat(fd).nlink, 0);
+  assert.deepEqual(k.fs.readdir('/tmp'), []);
+  await k.sys.write(fd, enc('anonymous'));
+  k.sys.linkat(fd, '', AT_FDCWD, '/tmp/named', 0x1000 /* AT_EMPTY_PATH */);
+  assert.equal(k.fs.readFile('/tmp/named', 'utf8'), 'anonymous');
+  assert.equal(k.sys.fstat(fd).nlink, 1);
+  const ex = k.sys.openat(AT_FDCWD, '/tmp', O_TMPFILE | O_RDWR | O_EXCL, 0o600);
+  throwsCode(() => k.sys.linkat(ex, '', AT_FDCWD, '/tmp/never', 0x1000), 'ENOENT');
+  throwsCode(() => k.sys.openat(AT_FDCWD, '/tmp', O_TMPFILE | O_RDONLY, 0o600), 'EINVAL');
+  throwsCode(() => k.sys.openat(AT_FDCWD, '/proc', O_TMPFILE | O_RDWR, 0o600), 'EOPNOTSUPP');
+});

@@ -73,6 +73,13 @@ export class TmpfsInode extends Inode {
     return this.addNew(name, init);
   }
 
+  override tmpfile(init: NewInode): Inode {
+    if (this.entries === null) throw E.ENOTDIR;
+    const child = this.sb.newInode(init);
+    child.nlink = 0;
+    return child;
+  }
+
   override mknod(name: string, init: NewInode): Inode {
     return this.addNew(name, init);
   }
@@ -258,8 +265,13 @@ export class TmpfsInode extends Inode {
       const p = pos + done;
       const idx = p >>> PAGE_SHIFT;
       const inPage = p & (PAGE_SIZE - 1);
-      const n = Math.min(PAGE_SIZE - inPage, len - done);
       const page = pages[idx];
+      if (inPage === 0 && len - done >= SLAB_SIZE && page !== undefined && this.wholeSlab(idx, page)) {
+        buf.set(new Uint8Array(page.buffer, page.byteOffset, SLAB_SIZE), off + done);
+        done += SLAB_SIZE;
+        continue;
+      }
+      const n = Math.min(PAGE_SIZE - inPage, len - done);
       if (page === undefined) buf.fill(0, off + done, off + done + n);
       else if (n === PAGE_SIZE) buf.set(page, off + done);
       else buf.set(page.subarray(inPage, inPage + n), off + done);
@@ -307,6 +319,17 @@ export class TmpfsInode extends Inode {
     if (pos + done > this.size) this.size = pos + done;
     this.mtime = this.ctime = this.sb.clock.now();
     return done;
+  }
+
+  /** Pages idx…idx+15 are still the consecutive views of one slab, starting at `page`. */
+  private wholeSlab(idx: number, page: Uint8Array): boolean {
+    if (page.byteOffset !== 0 || page.buffer.byteLength !== SLAB_SIZE) return false;
+    const pages = this.pages!;
+    for (let i = 1; i < SLAB_PAGES; i++) {
+      const q = pages[idx + i];
+      if (q === undefined || q.buffer !== page.buffer || q.byteOffset !== i * PAGE_SIZE) return false;
+    }
+    return true;
   }
 
   private slabFree(idx: number): boolean {
