@@ -4,11 +4,13 @@
 // the standard tree (/dev, /proc, /tmp), and the first task's standard streams.
 
 import { AT_FDCWD, O_RDWR } from '../abi/linux/fcntl.js';
-import { VIRTBLK_MAJOR, makedev } from '../abi/linux/limits.js';
+import { BLOCK_EXT_MAJOR, VIRTBLK_MAJOR, makedev } from '../abi/linux/limits.js';
 import { MS_PER_MOUNT, MS_RDONLY } from '../abi/linux/mount.js';
 import { S_IFBLK, S_IFLNK } from '../abi/linux/stat.js';
 import type { HostOps } from '../host/host_ops.js';
 import type { BlockDevice } from '../block/block_device.js';
+import { blockDeviceFileOps } from '../block/block_file.js';
+import { scanPartitions } from '../block/partition_table.js';
 import { Dentry } from '../vfs/dentry.js';
 import type { File, FileOps } from '../vfs/file.js';
 import { directoryOps, regularFileOps } from '../vfs/file_ops.js';
@@ -80,6 +82,7 @@ export class Kernel {
   private nextMountId = 1;
   private nextAnonMinor = 1;
   private nextDiskIndex = 0;
+  private nextExtMinor = 0;
 
   constructor(opts: KernelOptions) {
     // 1. Time and the console: everything after this stamps and logs through them.
@@ -303,19 +306,26 @@ export class Kernel {
 
   /**
    * Attaches a disk (lkl_disk_add): it appears as /dev/vda, /dev/vdb, … (major 254, 16 minors
-   * per disk, as virtio-blk numbers them). Returns the node's path.
+   * per disk, as virtio-blk numbers them), its partitions as /dev/vda1, /dev/vda2, … (minor
+   * index*16 + n; numbers past 15 on major 259, as Linux's blkext). A corrupt partition
+   * table leaves the disk usable whole and is reported on the console. Returns the node's path.
    */
   addDisk(device: BlockDevice): string {
     const index = this.nextDiskIndex++;
     const name = `vd${diskLetters(index)}`;
     const rdev = makedev(VIRTBLK_MAJOR, index * 16);
     this.registerBlockDevice(name, rdev, device);
+    for (const p of scanPartitions(device, name, (msg) => this.host.console(msg))) {
+      const prdev = p.number < 16 ? makedev(VIRTBLK_MAJOR, index * 16 + p.number) : makedev(BLOCK_EXT_MAJOR, this.nextExtMinor++);
+      this.registerBlockDevice(`${name}${p.number}`, prdev, p.device);
+    }
     return `/dev/${name}`;
   }
 
-  /** Registers `device` under `rdev` and makes /dev/<name> for it. */
+  /** Registers `device` under `rdev` and makes /dev/<name> for it (openable as a file too). */
   registerBlockDevice(name: string, rdev: number, device: BlockDevice): void {
     this.blkdevs.set(rdev, { name, device });
+    this.blockFileOps.set(rdev, blockDeviceFileOps(device));
     this.makeNode(this.lookupRoot('/dev'), name, S_IFBLK | 0o660, rdev);
   }
 
