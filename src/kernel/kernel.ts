@@ -22,6 +22,7 @@ import type { OpenContext } from '../vfs/vfs_ops.js';
 import { tmpfsType, type TmpfsInode } from '../fs/tmpfs/tmpfs.js';
 import { devtmpfsType, populateDev } from '../fs/devfs/devfs.js';
 import { procfsType } from '../fs/procfs/procfs.js';
+import { vfatType } from '../fs/fat/super.js';
 import { AnonInodes } from './anon.js';
 import { Cred } from './cred.js';
 import { Console, standardCharDevices } from './devices.js';
@@ -105,7 +106,7 @@ export class Kernel {
     this.anon = new AnonInodes(this.anonDev(), this.clock, this.nextMountId++);
 
     // 3. Filesystem types mount(2) knows by name.
-    for (const t of [tmpfsType, devtmpfsType, procfsType]) this.registerFilesystem(t);
+    for (const t of [tmpfsType, devtmpfsType, procfsType, vfatType]) this.registerFilesystem(t);
 
     // 4. The root filesystem: a tmpfs, mounted nowhere, the root of every path.
     const rootSb = tmpfsType.mount({
