@@ -101,6 +101,9 @@ export function registerInfo(p: Command): void {
         } catch (e) {
           throw new CliError(`tkl: cannot read the partition table of '${image}': ${(e as Error).message}`);
         }
+        // A FAT boot sector carries the 55 AA signature too: with no partition in it and a
+        // filesystem at sector 0, it is a bare filesystem image (as blkid and partx see it).
+        if (table !== null && table.label === 'dos' && table.partitions.length === 0 && probe(disk) !== null) table = null;
         const parts = (table?.partitions ?? []).map((x) => {
           const fs = x.extended ? null : probe(new PartitionDevice(disk, x.start, x.size, { readOnly: true }));
           return {

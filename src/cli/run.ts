@@ -5,7 +5,9 @@ import { Session } from './session.js';
 import { CliError, Status } from './output.js';
 
 /** Thrown at a safe point after Ctrl-C. */
-export class Interrupted extends Error {}
+export class Interrupted extends Error {
+  override name = 'Interrupted';
+}
 
 let interrupted = false;
 
