@@ -5,5 +5,6 @@ import { registerRead } from './read_cmds.js';
 import { registerWrite } from './write_cmds.js';
 import { registerInfo } from './info_cmds.js';
 import { registerDemo } from './demo.js';
+import { registerMkfs } from './mkfs_cmds.js';
 
-export const COMMANDS: ((p: Command) => void)[] = [registerRead, registerWrite, registerInfo, registerDemo];
+export const COMMANDS: ((p: Command) => void)[] = [registerRead, registerWrite, registerInfo, registerMkfs, registerDemo];
