@@ -752,6 +752,15 @@ export class FatInode extends Inode {
     }
   }
 
+  /**
+   * Names match regardless of case, so one file has many spellings; the VFS's dentry cache
+   * compares names exactly and would keep stale spellings after an unlink or rename. FAT
+   * directories are therefore asked on every walk (a map lookup here).
+   */
+  override get cacheChildren(): boolean {
+    return false;
+  }
+
   override isEmptyDir(): boolean {
     this.load();
     return this.ents!.length === 0;
