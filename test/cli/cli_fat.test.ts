@@ -201,7 +201,10 @@ test('Ctrl-C during a copy stops cleanly: exit 130, the image fsck-clean', { ski
     const child = spawn(process.execPath, [bin, 'cp', src, `${img}:/`], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr.on('data', (d) => (err += d));
-    await new Promise((r) => setTimeout(r, 700));
+    // Interrupt once the copy is under way: the image's allocated blocks are growing.
+    const { statSync } = await import('node:fs');
+    const base = statSync(img).blocks;
+    for (let i = 0; i < 400 && statSync(img).blocks - base < 64 * 2048; i++) await new Promise((r) => setTimeout(r, 25));
     child.kill('SIGINT');
     const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
     assert.equal(code, 130, err);
