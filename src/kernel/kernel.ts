@@ -23,6 +23,7 @@ import { tmpfsType, type TmpfsInode } from '../fs/tmpfs/tmpfs.js';
 import { devtmpfsType, populateDev } from '../fs/devfs/devfs.js';
 import { procfsType } from '../fs/procfs/procfs.js';
 import { vfatType } from '../fs/fat/super.js';
+import { ext2Type, ext3Type, ext4Type } from '../fs/ext4/ext4.js';
 import { AnonInodes } from './anon.js';
 import { Cred } from './cred.js';
 import { Console, standardCharDevices } from './devices.js';
@@ -106,7 +107,7 @@ export class Kernel {
     this.anon = new AnonInodes(this.anonDev(), this.clock, this.nextMountId++);
 
     // 3. Filesystem types mount(2) knows by name.
-    for (const t of [tmpfsType, devtmpfsType, procfsType, vfatType]) this.registerFilesystem(t);
+    for (const t of [tmpfsType, devtmpfsType, procfsType, vfatType, ext4Type, ext3Type, ext2Type]) this.registerFilesystem(t);
 
     // 4. The root filesystem: a tmpfs, mounted nowhere, the root of every path.
     const rootSb = tmpfsType.mount({
