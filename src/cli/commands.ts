@@ -6,5 +6,6 @@ import { registerWrite } from './write_cmds.js';
 import { registerInfo } from './info_cmds.js';
 import { registerDemo } from './demo.js';
 import { registerMkfs } from './mkfs_cmds.js';
+import { registerNet } from './net_cmds.js';
 
-export const COMMANDS: ((p: Command) => void)[] = [registerRead, registerWrite, registerInfo, registerMkfs, registerDemo];
+export const COMMANDS: ((p: Command) => void)[] = [registerRead, registerWrite, registerInfo, registerMkfs, registerNet, registerDemo];

@@ -35,6 +35,7 @@ import { sys_mkdirat } from './syscalls/sys_namei.js';
 import { sys_mount } from './syscalls/sys_mount.js';
 import { sys_openat } from './syscalls/sys_open.js';
 import { sys_dup } from './syscalls/sys_fd.js';
+import { NetStack } from '../net/stack.js';
 
 export interface KernelOptions {
   host: HostOps;
@@ -85,6 +86,7 @@ export class Kernel {
   private nextAnonMinor = 1;
   private nextDiskIndex = 0;
   private nextExtMinor = 0;
+  private netStack: NetStack | undefined;
 
   constructor(opts: KernelOptions) {
     // 1. Time and the console: everything after this stamps and logs through them.
@@ -298,6 +300,13 @@ export class Kernel {
   /** Flushes every mounted filesystem (sync(2)). */
   syncAll(): void {
     for (const sb of this.sbMounts.keys()) sb.sync();
+  }
+
+  // ---- network ---------------------------------------------------------------------------
+
+  /** This kernel's TCP/IP stack (net/), made on first use with a loopback interface. */
+  get net(): NetStack {
+    return (this.netStack ??= new NetStack(this.host, this.timers));
   }
 
   // ---- block devices ----------------------------------------------------------------------
