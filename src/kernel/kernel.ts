@@ -23,6 +23,7 @@ import { tmpfsType, type TmpfsInode } from '../fs/tmpfs/tmpfs.js';
 import { devtmpfsType, populateDev } from '../fs/devfs/devfs.js';
 import { procfsType } from '../fs/procfs/procfs.js';
 import { vfatType } from '../fs/fat/super.js';
+import { ext2Type, ext3Type, ext4Type } from '../fs/ext4/ext4.js';
 import { AnonInodes } from './anon.js';
 import { Cred } from './cred.js';
 import { Console, standardCharDevices } from './devices.js';
@@ -34,6 +35,7 @@ import { sys_mkdirat } from './syscalls/sys_namei.js';
 import { sys_mount } from './syscalls/sys_mount.js';
 import { sys_openat } from './syscalls/sys_open.js';
 import { sys_dup } from './syscalls/sys_fd.js';
+import { NetStack } from '../net/stack.js';
 
 export interface KernelOptions {
   host: HostOps;
@@ -84,6 +86,7 @@ export class Kernel {
   private nextAnonMinor = 1;
   private nextDiskIndex = 0;
   private nextExtMinor = 0;
+  private netStack: NetStack | undefined;
 
   constructor(opts: KernelOptions) {
     // 1. Time and the console: everything after this stamps and logs through them.
@@ -106,7 +109,7 @@ export class Kernel {
     this.anon = new AnonInodes(this.anonDev(), this.clock, this.nextMountId++);
 
     // 3. Filesystem types mount(2) knows by name.
-    for (const t of [tmpfsType, devtmpfsType, procfsType, vfatType]) this.registerFilesystem(t);
+    for (const t of [tmpfsType, devtmpfsType, procfsType, vfatType, ext4Type, ext3Type, ext2Type]) this.registerFilesystem(t);
 
     // 4. The root filesystem: a tmpfs, mounted nowhere, the root of every path.
     const rootSb = tmpfsType.mount({
@@ -124,7 +127,9 @@ export class Kernel {
     // 6. The standard tree, made by the first task as root: /dev, /proc, /tmp, /mnt.
     const boot = this.init;
     const cred = boot.cred;
+    const umask = boot.umask;
     boot.cred = new Cred(0, 0);
+    boot.umask = 0;
     sys_mkdirat(boot, AT_FDCWD, '/dev', 0o755);
     sys_mount(boot, 'devtmpfs', '/dev', 'devtmpfs', 0, 'mode=755,size=64k');
     populateDev(this, this.lookupRoot('/dev'));
@@ -133,6 +138,7 @@ export class Kernel {
     sys_mkdirat(boot, AT_FDCWD, '/tmp', 0o1777);
     sys_mkdirat(boot, AT_FDCWD, '/mnt', 0o755);
     boot.cred = cred;
+    boot.umask = umask;
 
     // 7. Standard input, output and error of the first task: the console.
     const fd = sys_openat(boot, AT_FDCWD, '/dev/console', O_RDWR);
@@ -294,6 +300,13 @@ export class Kernel {
   /** Flushes every mounted filesystem (sync(2)). */
   syncAll(): void {
     for (const sb of this.sbMounts.keys()) sb.sync();
+  }
+
+  // ---- network ---------------------------------------------------------------------------
+
+  /** This kernel's TCP/IP stack (net/), made on first use with a loopback interface. */
+  get net(): NetStack {
+    return (this.netStack ??= new NetStack(this.host, this.timers));
   }
 
   // ---- block devices ----------------------------------------------------------------------
