@@ -702,6 +702,11 @@ export class FatInode extends Inode {
     const src = inode as FatInode;
     const dst = newDir as FatInode;
     const tgt = target as FatInode | null;
+    // A directory cannot move beneath itself. The VFS checks this on dentries, but FAT's are
+    // not cached (two spellings of one directory are two dentries): check the inodes too.
+    if (src.isDir) {
+      for (let d: FatInode | null = dst; d !== null; d = d.parent) if (d === src) throw E.EINVAL;
+    }
     const old = this.entOf(src);
     const now = this.sb.clock.now();
     let slot: number;
