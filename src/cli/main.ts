@@ -1,9 +1,11 @@
 // The `tkl` command: one file per subcommand under cli/; this file dispatches.
 
 import { demo } from './demo.js';
+import { runCommand } from './run.js';
 
 const COMMANDS: Record<string, { run: (args: string[]) => Promise<number> | number; summary: string }> = {
   demo: { run: demo, summary: 'boot a kernel, build a small tree in it and show it' },
+  run: { run: runCommand, summary: 'run a WASI program (app.wasm) as a unikernel on its own kernel' },
 };
 
 function usage(): string {

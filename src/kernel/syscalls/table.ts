@@ -4,15 +4,19 @@
 
 import * as attr from './sys_attr.js';
 import * as dir from './sys_dir.js';
+import * as fadvise from './sys_fadvise.js';
 import * as fd from './sys_fd.js';
 import * as mount from './sys_mount.js';
 import * as namei from './sys_namei.js';
 import * as open from './sys_open.js';
 import * as poll from './sys_poll.js';
 import * as proc from './sys_proc.js';
+import * as random from './sys_random.js';
 import * as rw from './sys_rw.js';
+import * as sched from './sys_sched.js';
 import * as stat from './sys_stat.js';
 import * as sync from './sys_sync.js';
+import * as time from './sys_time.js';
 import * as xattr from './sys_xattr.js';
 import type { Task } from '../task.js';
 
@@ -58,8 +62,10 @@ export const SYSCALLS = {
   writev: e(20, rw.sys_writev, B),
   access: e(21, attr.sys_access, { paths: [0] }),
   pipe: e(22, fd.sys_pipe),
+  sched_yield: e(24, sched.sys_sched_yield),
   dup: e(32, fd.sys_dup),
   dup2: e(33, fd.sys_dup2),
+  nanosleep: e(35, time.sys_nanosleep, B),
   getpid: e(39, proc.sys_getpid),
   uname: e(63, proc.sys_uname),
   fcntl: e(72, fd.sys_fcntl, { partial: 'no record locks (F_GETLK/F_SETLK/F_OFD_*), leases or F_SETOWN' }),
@@ -119,6 +125,10 @@ export const SYSCALLS = {
   lremovexattr: e(198, xattr.sys_lremovexattr, { paths: [0] }),
   fremovexattr: e(199, xattr.sys_fremovexattr),
   getdents64: e(217, dir.sys_getdents64),
+  fadvise64: e(221, fadvise.sys_fadvise64, { partial: 'advice is checked and accepted, and changes nothing' }),
+  clock_gettime: e(228, time.sys_clock_gettime, { partial: 'the CPU-time clocks count the time since the task began' }),
+  clock_getres: e(229, time.sys_clock_getres),
+  clock_nanosleep: e(230, time.sys_clock_nanosleep, B),
   openat: e(257, open.sys_openat, { paths: [1], partial: 'O_TMPFILE answers EOPNOTSUPP' }),
   mkdirat: e(258, namei.sys_mkdirat, { paths: [1] }),
   mknodat: e(259, namei.sys_mknodat, { paths: [1] }),
@@ -140,6 +150,7 @@ export const SYSCALLS = {
   pwritev: e(296, rw.sys_pwritev),
   syncfs: e(306, sync.sys_syncfs),
   renameat2: e(316, namei.sys_renameat2, { paths: [1, 3], partial: 'RENAME_WHITEOUT answers EINVAL' }),
+  getrandom: e(318, random.sys_getrandom),
   statx: e(332, stat.sys_statx, { paths: [1] }),
   close_range: e(436, open.sys_close_range),
   faccessat2: e(439, attr.sys_faccessat2, { paths: [1] }),
