@@ -15,6 +15,7 @@ options:
                        The program can never reach outside HOST.
   --env K=V            set an environment variable (the program sees only those given)
   --tmpfs PATH         a fresh tmpfs at PATH (e.g. /tmp), preopened
+  --dev                preopen a /dev with null, zero, full, random and urandom
   --sim                run on the simulated host: virtual time, seeded randomness
   --seed N             the simulated host's seed (default 1)
   --hostname NAME      the kernel's hostname
@@ -44,6 +45,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   let seed: number | undefined;
   let hostname: string | undefined;
   let trace = false;
+  let devices = false;
   let i = 0;
   const value = (opt: string): string => {
     const v = argv[++i];
@@ -82,6 +84,9 @@ export async function runCommand(argv: string[]): Promise<number> {
         case '--sim':
           sim = true;
           break;
+        case '--dev':
+          devices = true;
+          break;
         case '--seed': {
           const s = Number(val());
           if (!Number.isInteger(s) || s < 0) throw new UsageError('--seed needs a non-negative integer');
@@ -112,6 +117,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       seed,
       hostname,
       trace,
+      devices,
       stdin: 'inherit',
     };
     const abort = new AbortController();

@@ -5,6 +5,8 @@
 
 import { AT_FDCWD, O_DIRECTORY, O_RDONLY } from '../../abi/linux/fcntl.js';
 import { MS_RDONLY } from '../../abi/linux/mount.js';
+import { S_IFCHR } from '../../abi/linux/stat.js';
+import { DEV_FULL, DEV_NULL, DEV_RANDOM, DEV_URANDOM, DEV_ZERO } from '../../kernel/devices.js';
 import type { Halt } from '../../host/halt.js';
 import { Cred } from '../../kernel/cred.js';
 import { isErrno } from '../../kernel/errno.js';
@@ -41,6 +43,8 @@ export interface ProgramConfig {
   tmpfs: string[];
   /** Log every WASI call to stderr (`tkl run --trace`). */
   trace?: boolean;
+  /** Preopen a /dev with null, zero, full, random and urandom (`tkl run --dev`). */
+  devices?: boolean;
 }
 
 /** A program's standard streams as kernel file operations. */
@@ -69,19 +73,33 @@ export const TRAP_EXIT_CODE = 134;
 export function prepare(k: Kernel, cfg: ProgramConfig, stdio: Stdio): { task: Task; preopens: Preopen[] } {
   const init = k.init;
   if (cfg.dirs.length > 0 && !k.fsTypes.has(hostfsType.name)) k.registerFilesystem(hostfsType);
-  // Mount shallow paths first, so "/" is in place before "/data" is made inside it.
-  const mounts: { guest: string; at: string; mount: () => void }[] = [];
+  // Preopens the program names by relative path, and the devices, are mounted at hidden
+  // places of the kernel's own root first; then the guest's absolute paths, shallow first, so
+  // "/" is in place before "/data" is made inside it.
+  const mounts: { guest: string; at: string; hidden: boolean; mount: () => void }[] = [];
   let hidden = 0;
+  const hide = (): string => `/.tkl/${hidden++}`;
+  if (cfg.devices) {
+    const at = hide();
+    mounts.push({ guest: '/dev', at, hidden: true, mount: () => {
+      sys_mount(init, 'dev', at, 'devtmpfs', 0, 'mode=755');
+      const dir = k.lookupRoot(at);
+      for (const [name, rdev] of [['null', DEV_NULL], ['zero', DEV_ZERO], ['full', DEV_FULL], ['random', DEV_RANDOM], ['urandom', DEV_URANDOM]] as const) {
+        k.makeNode(dir, name, S_IFCHR | 0o666, rdev);
+      }
+    } });
+  }
   for (const d of cfg.dirs) {
-    const at = d.guest.startsWith('/') ? normalize(d.guest) : `/run/wasi/${hidden++}`;
-    mounts.push({ guest: d.guest, at, mount: () => sys_mount(init, d.host, at, 'hostfs', d.readOnly ? MS_RDONLY : 0, '') });
+    const rel = !d.guest.startsWith('/');
+    const at = rel ? hide() : normalize(d.guest);
+    mounts.push({ guest: d.guest, at, hidden: rel, mount: () => sys_mount(init, d.host, at, 'hostfs', d.readOnly ? MS_RDONLY : 0, '') });
   }
   for (const p of cfg.tmpfs) {
     if (!p.startsWith('/')) throw new SetupError(`--tmpfs needs an absolute guest path, not '${p}'`);
     const at = normalize(p);
-    mounts.push({ guest: at, at, mount: () => sys_mount(init, 'tmpfs', at, 'tmpfs', 0, 'mode=1777') });
+    mounts.push({ guest: at, at, hidden: false, mount: () => sys_mount(init, 'tmpfs', at, 'tmpfs', 0, 'mode=1777') });
   }
-  mounts.sort((a, b) => depth(a.at) - depth(b.at));
+  mounts.sort((a, b) => (a.hidden === b.hidden ? depth(a.at) - depth(b.at) : a.hidden ? -1 : 1));
   const roots: PathRef[] = [];
   for (const m of mounts) {
     try {

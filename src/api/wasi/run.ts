@@ -46,6 +46,8 @@ export interface RunOptions {
   hostname?: string;
   /** Log every WASI call to stderr. */
   trace?: boolean;
+  /** Preopen a /dev with null, zero, full, random and urandom. */
+  devices?: boolean;
 }
 
 export interface RunResult {
@@ -95,6 +97,7 @@ function configOf(o: RunOptions, name: string): ProgramConfig {
     dirs: (o.dirs ?? []).map((d) => (typeof d === 'string' ? parseDir(d) : d)),
     tmpfs: o.tmpfs ?? [],
     trace: o.trace === true,
+    devices: o.devices === true,
   };
 }
 

@@ -168,9 +168,9 @@ export class WasiPreview1 {
     this.view = new DataView(buf);
   }
 
-  /** Re-reads the memory's buffer when growth detached the one we hold. */
+  /** Re-reads the memory's buffer when growth detached the one we hold (growing always does). */
   private mem(): DataView {
-    if (this.bytes.byteLength === 0 || this.bytes.buffer !== this.memory!.buffer) this.refresh();
+    if (this.bytes.byteLength === 0) this.refresh();
     return this.view;
   }
 
@@ -179,17 +179,11 @@ export class WasiPreview1 {
     if (ptr + len > this.bytes.length) throw E.EFAULT;
   }
 
+  /** A UTF-8 string argument. Errors: EFAULT, EILSEQ (not UTF-8). */
   private string(ptr: number, len: number): string {
     this.check(ptr, len);
-    const b = this.bytes;
-    // ASCII paths (nearly all) without a decoder call.
-    if (len <= 64) {
-      let ascii = true;
-      for (let i = ptr; i < ptr + len; i++) if (b[i]! >= 0x80) ascii = false;
-      if (ascii) return String.fromCharCode.apply(null, b.subarray(ptr, ptr + len) as unknown as number[]);
-    }
     try {
-      return decoder.decode(b.subarray(ptr, ptr + len));
+      return decoder.decode(this.bytes.subarray(ptr, ptr + len));
     } catch {
       throw E.EILSEQ;
     }
@@ -206,9 +200,26 @@ export class WasiPreview1 {
     this.view.setUint32(ptr, v >>> 0, true);
   }
 
+  /** Writes a timestamp (u64 nanoseconds) without BigInt arithmetic; before 1970 is 0. */
   private setTimestamp(ptr: number, t: Timespec): void {
     this.check(ptr, 8);
-    this.view.setBigUint64(ptr, BigInt(t.sec) * 1_000_000_000n + BigInt(t.nsec), true);
+    if (t.sec < 0) {
+      this.view.setUint32(ptr, 0, true);
+      this.view.setUint32(ptr + 4, 0, true);
+      return;
+    }
+    // sec * 1e9 + nsec exceeds 2^53: split sec into parts whose products stay exact.
+    const sh = Math.floor(t.sec / TWO_32);
+    const sl = t.sec - sh * TWO_32;
+    const a = Math.floor(sl / 65536);
+    const b = sl - a * 65536;
+    const m = a * 1e9;
+    let lo = b * 1e9 + t.nsec + (m % 65536) * 65536;
+    let hi = sh * 1e9 + Math.floor(m / 65536);
+    hi += Math.floor(lo / TWO_32);
+    lo %= TWO_32;
+    this.view.setUint32(ptr, lo, true);
+    this.view.setUint32(ptr + 4, hi >>> 0, true);
   }
 
   // ---- descriptors and rights --------------------------------------------------------------
@@ -254,27 +265,22 @@ export class WasiPreview1 {
   private makeImports(): Imports {
     const t = this.task;
     const k = this.kernel;
-    // Wraps a call that returns nothing but an errno.
-    const call = <A extends number[]>(fn: (...a: A) => void) => (...a: A): number => {
-      k.current = t;
-      try {
-        this.mem();
-        fn(...a);
-        return W.ERRNO_SUCCESS;
-      } catch (e) {
-        return this.fail(e);
-      }
-    };
-    const big = <A extends (number | bigint)[]>(fn: (...a: A) => void) => (...a: A): number => {
-      k.current = t;
-      try {
-        this.mem();
-        fn(...a);
-        return W.ERRNO_SUCCESS;
-      } catch (e) {
-        return this.fail(e);
-      }
-    };
+    // Wraps a call that returns nothing but an errno. The fixed parameter list (no function
+    // takes more than nine) spares an arguments array per call.
+    type Any = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const wrap = (fn: (...a: Any[]) => void) =>
+      (a0?: Any, a1?: Any, a2?: Any, a3?: Any, a4?: Any, a5?: Any, a6?: Any, a7?: Any, a8?: Any): number => {
+        k.current = t;
+        try {
+          this.mem();
+          fn(a0, a1, a2, a3, a4, a5, a6, a7, a8);
+          return W.ERRNO_SUCCESS;
+        } catch (e) {
+          return this.fail(e);
+        }
+      };
+    const call = <A extends number[]>(fn: (...a: A) => void): ((...a: A) => number) => wrap(fn as (...a: Any[]) => void) as unknown as (...a: A) => number;
+    const big = <A extends (number | bigint)[]>(fn: (...a: A) => void): ((...a: A) => number) => wrap(fn as (...a: Any[]) => void) as unknown as (...a: A) => number;
 
     return {
       args_get: call((argv, buf) => this.writeStrings(this.args, argv >>> 0, buf >>> 0)),
@@ -1050,18 +1056,20 @@ function utimes(atim: bigint, mtim: bigint, fst: number): UtimeTimes {
 
 /** A u64 argument as a JS number. Errors: EINVAL beyond 2^53 (no file is that large). */
 function u64(x: bigint): number {
-  const v = BigInt.asUintN(64, x);
-  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw E.EINVAL;
-  return Number(v);
+  if (x >= 0n && x <= MAX_SAFE) return Number(x);
+  throw E.EINVAL;
 }
 
 /** An s64 argument as a JS number (wasm passes i64 as a signed BigInt). Errors: EINVAL. */
 function i64(x: bigint): number {
-  if (x > BigInt(Number.MAX_SAFE_INTEGER) || x < -BigInt(Number.MAX_SAFE_INTEGER)) throw E.EINVAL;
+  if (x > MAX_SAFE || x < -MAX_SAFE) throw E.EINVAL;
   return Number(x);
 }
 
 /** A rights argument: every defined right fits in 30 bits; undefined bits are ignored. */
 function rightsArg(x: bigint): number {
-  return Number(BigInt.asUintN(64, x) & BigInt(W.RIGHTS_ALL));
+  return Number(x & RIGHTS_MASK);
 }
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const RIGHTS_MASK = BigInt(W.RIGHTS_ALL);
