@@ -7,6 +7,7 @@
 
 import { AT_FDCWD } from '../abi/linux/fcntl.js';
 import { MAXSYMLINKS, NAME_MAX, PATH_MAX } from '../abi/linux/limits.js';
+import { EXDEV } from '../abi/linux/errno.js';
 import { E, Errno } from '../kernel/errno.js';
 import type { Task } from '../kernel/task.js';
 import { Dentry } from './dentry.js';
@@ -28,6 +29,20 @@ export const LOOKUP_NO_SYMLINKS = 0x10;
 export const LOOKUP_NO_MAGICLINKS = 0x20;
 /** Crossing into another mount fails with EXDEV (RESOLVE_NO_XDEV). */
 export const LOOKUP_NO_XDEV = 0x40;
+
+/**
+ * What LOOKUP_BENEATH throws when a path would leave its starting directory (an absolute
+ * path or symlink, or `..` above the start). It is EXDEV as openat2(RESOLVE_BENEATH) gives,
+ * but a distinct instance, so sandboxing layers (WASI) can tell an escape from a rename
+ * across mounts.
+ */
+export const BENEATH_ESCAPE: Errno = (() => {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  const e = new Errno(EXDEV, 'path resolution would leave its starting directory');
+  Error.stackTraceLimit = limit;
+  return Object.freeze(e);
+})();
 
 export const enum LastType {
   NORM = 0,
@@ -252,7 +267,7 @@ export class Nameidata {
   }
 
   private jumpRoot(): void {
-    if (this.flags & LOOKUP_BENEATH) throw E.EXDEV;
+    if (this.flags & LOOKUP_BENEATH) throw BENEATH_ESCAPE;
     this.mnt = this.root.mnt;
     this.dentry = this.root.dentry;
   }
@@ -264,7 +279,7 @@ export class Nameidata {
   private dotdot(): void {
     for (;;) {
       if (this.mnt === this.root.mnt && this.dentry === this.root.dentry) {
-        if (this.flags & LOOKUP_BENEATH) throw E.EXDEV;
+        if (this.flags & LOOKUP_BENEATH) throw BENEATH_ESCAPE;
         return;
       }
       if (this.dentry !== this.mnt.root) break;
@@ -307,6 +322,8 @@ function skipSlashes(s: string, i: number): number {
  * dirfd, ENOTDIR when dirfd is not a directory and the path is relative and non-empty.
  */
 export function startWalk(task: Task, dirfd: number, path: string, flags: number): Nameidata {
+  // A sandboxed task (WASI) resolves every path beneath its starting directory.
+  flags |= task.resolveFlags;
   let start: PathRef;
   if (path.charCodeAt(0) === SLASH && !(flags & LOOKUP_BENEATH)) start = task.root;
   else if (dirfd === AT_FDCWD) start = task.cwd;
