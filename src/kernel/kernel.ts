@@ -250,6 +250,10 @@ export class Kernel {
 
   /** Attaches `m` on `at` (mount_attach). */
   attachMount(m: Mount, at: PathRef): void {
+    // A mount point must stay findable by later walks, even in a directory whose children
+    // are not cached (procfs, FAT): pin its dentry under its parent.
+    const d = at.dentry;
+    if (!d.isRoot && d.parent.children?.get(d.name) !== d) (d.parent.children ??= new Map()).set(d.name, d);
     m.parent = at.mnt;
     m.mountpoint = at.dentry;
     m.detached = false;

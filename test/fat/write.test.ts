@@ -369,3 +369,18 @@ test('Linux vfat loop mount shows the tree tkl wrote', { skip: noTools ?? missin
     if (existsSync(dir)) cleanup();
   }
 });
+
+test('a filesystem mounted on a directory inside a FAT volume is found by later walks', () => {
+  const k = boot();
+  const disk = memoryDisk(8 * MIB);
+  mkfsFat(disk);
+  k.sys.mount(k.addDisk(disk), '/mnt', 'vfat', 0, '');
+  k.fs.mkdir('/mnt/efi');
+  k.sys.mount('none', '/mnt/efi', 'tmpfs', 0, '');
+  k.fs.writeFile('/mnt/efi/inside-tmpfs', 'x');
+  assert.equal(k.sys.statfs('/mnt/efi').type, 0x01021994, 'the tmpfs shows at the mount point');
+  assert.deepEqual(k.fs.readdir('/mnt/efi'), ['inside-tmpfs']);
+  k.sys.umount2('/mnt/efi', 0);
+  assert.deepEqual(k.fs.readdir('/mnt/efi'), [], 'the FAT directory shows again');
+  k.sys.umount2('/mnt', 0);
+});
