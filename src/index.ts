@@ -27,3 +27,10 @@ export type { BlockDevice } from './block/block_device.js';
 export { MemoryDisk, memoryDisk } from './drivers/block/memory_disk.js';
 export { FileDisk, fileDisk, type FileDiskOptions } from './drivers/block/file_disk.js';
 export { BufferCache, BufferHead } from './block/buffer_cache.js';
+// Partition tables and partitions as devices (block/), FAT (fs/fat).
+export { readPartitionTable, dataPartitions, openPartition } from './block/partition_table.js';
+export { PartitionDevice, type Partition, type PartitionTable } from './block/partition.js';
+export { writeMbr, type MbrPartitionSpec, type MbrOptions } from './block/mbr.js';
+export { writeGpt, GPT_TYPES, type GptPartitionSpec, type GptOptions } from './block/gpt.js';
+export { mkfsFat, type MkfsFatOptions, type FatLayout } from './fs/fat/mkfs.js';
+export { vfatType } from './fs/fat/super.js';

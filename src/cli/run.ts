@@ -1,153 +1,45 @@
-// `tkl run [options] app.wasm [args…]`: runs a WASI preview1 program as a unikernel — the
-// program and its own tkl kernel in a worker thread — with the filesystems and environment
-// the options give it. The exit code is the program's; Ctrl-C ends it (130).
+// Running a command body inside a Session: the images are unmounted (flushed) whatever
+// happens — success, failure, or Ctrl-C (which stops at the next safe point, exit 130).
 
-import { ABORT_EXIT_CODE, parseDir, run, type RunOptions } from '../api/wasi/run.js';
-import type { DirMount } from '../api/wasi/program.js';
+import { Session } from './session.js';
+import { CliError, Status } from './output.js';
 
-const USAGE = `usage: tkl run [options] app.wasm [args...]
-
-Runs a WASI preview1 program on its own tkl kernel (in a worker thread).
-
-options:
-  --dir HOST[:GUEST]   expose host directory HOST to the program as GUEST (default: HOST);
-                       GUEST "/" makes it the program's root. Append :ro for read-only.
-                       The program can never reach outside HOST.
-  --env K=V            set an environment variable (the program sees only those given)
-  --tmpfs PATH         a fresh tmpfs at PATH (e.g. /tmp), preopened
-  --dev                preopen a /dev with null, zero, full, random and urandom
-  --sim                run on the simulated host: virtual time, seeded randomness
-  --seed N             the simulated host's seed (default 1)
-  --hostname NAME      the kernel's hostname
-  --trace              log every WASI call to stderr, like strace
-  --disk IMAGE[:PART], --ro, --mount IMAGE[:PART]:/PATH       (need ext4 and partitions)
-  --net none|tap:NAME|udp:LOCAL,REMOTE|passt[:SOCKET], --ip ADDR/PREFIX, --gw ADDR,
-  --dhcp, --listen PORT                                       (need the TCP/IP stack)
-  -h, --help           this text`;
-
-/** Options that wait for other subsystems; they are refused with a clear message until then. */
-const PENDING: Record<string, string> = {
-  '--disk': 'ext4 and partition support',
-  '--mount': 'ext4 and partition support',
-  '--ro': 'ext4 and partition support (--disk)',
-  '--net': 'the TCP/IP stack',
-  '--ip': 'the TCP/IP stack',
-  '--gw': 'the TCP/IP stack',
-  '--dhcp': 'the TCP/IP stack',
-  '--listen': 'the TCP/IP stack',
-};
-
-export async function runCommand(argv: string[]): Promise<number> {
-  const dirs: DirMount[] = [];
-  const env: string[] = [];
-  const tmpfs: string[] = [];
-  let sim = false;
-  let seed: number | undefined;
-  let hostname: string | undefined;
-  let trace = false;
-  let devices = false;
-  let i = 0;
-  const value = (opt: string): string => {
-    const v = argv[++i];
-    if (v === undefined) throw new UsageError(`${opt} needs a value`);
-    return v;
-  };
-  try {
-    for (; i < argv.length; i++) {
-      const a = argv[i]!;
-      if (!a.startsWith('-') || a === '-') break;
-      if (a === '--') {
-        i++;
-        break;
-      }
-      const eq = a.indexOf('=');
-      const opt = a.startsWith('--') && eq > 0 ? a.slice(0, eq) : a;
-      const inline = a.startsWith('--') && eq > 0 ? a.slice(eq + 1) : undefined;
-      const val = (): string => inline ?? value(opt);
-      switch (opt) {
-        case '-h':
-        case '--help':
-          console.log(USAGE);
-          return 0;
-        case '--dir':
-          dirs.push(parseDir(val()));
-          break;
-        case '--env': {
-          const kv = val();
-          if (!kv.includes('=')) throw new UsageError(`--env needs K=V, not '${kv}'`);
-          env.push(kv);
-          break;
-        }
-        case '--tmpfs':
-          tmpfs.push(val());
-          break;
-        case '--sim':
-          sim = true;
-          break;
-        case '--dev':
-          devices = true;
-          break;
-        case '--seed': {
-          const s = Number(val());
-          if (!Number.isInteger(s) || s < 0) throw new UsageError('--seed needs a non-negative integer');
-          seed = s;
-          break;
-        }
-        case '--hostname':
-          hostname = val();
-          break;
-        case '--trace':
-          trace = true;
-          break;
-        default:
-          if (opt in PENDING) throw new UsageError(`${opt} is not available yet: it needs ${PENDING[opt]}`);
-          throw new UsageError(`unknown option '${a}'`);
-      }
-    }
-    const wasm = argv[i];
-    if (wasm === undefined) throw new UsageError('no program given');
-    const options: RunOptions = {
-      module: wasm,
-      args: argv.slice(i + 1),
-      argv0: wasm.split('/').pop() ?? wasm,
-      env,
-      dirs,
-      tmpfs,
-      sim,
-      seed,
-      hostname,
-      trace,
-      devices,
-      stdin: 'inherit',
-    };
-    const abort = new AbortController();
-    const onSignal = (): void => abort.abort();
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    options.signal = abort.signal;
-    try {
-      const r = await run(options);
-      if (r.error !== undefined && r.exitCode !== ABORT_EXIT_CODE) process.stderr.write(`tkl run: ${r.error}\n`);
-      return r.exitCode & 0xff;
-    } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    }
-  } catch (e) {
-    if (e instanceof UsageError) {
-      process.stderr.write(`tkl run: ${e.message}\n${USAGE}\n`);
-      return 2;
-    }
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT' && (e as NodeJS.ErrnoException).path !== undefined) {
-      process.stderr.write(`tkl run: ${(e as Error).message}\n`);
-      return 1;
-    }
-    if (e instanceof WebAssembly.CompileError) {
-      process.stderr.write(`tkl run: not a valid WebAssembly module: ${e.message}\n`);
-      return 1;
-    }
-    throw e;
-  }
+/** Thrown at a safe point after Ctrl-C. */
+export class Interrupted extends Error {
+  override name = 'Interrupted';
 }
 
-class UsageError extends Error {}
+let interrupted = false;
+
+/** Throws Interrupted once the user pressed Ctrl-C; long loops call it between steps. */
+export function checkInterrupt(): void {
+  if (interrupted) throw new Interrupted('interrupted');
+}
+
+/** Lets a pending Ctrl-C be noticed during long synchronous work. */
+export function breathe(): Promise<void> {
+  return new Promise((r) => setImmediate(r));
+}
+
+export async function inSession(body: (s: Session, status: Status) => Promise<void> | void): Promise<number> {
+  const status = new Status();
+  let s: Session | null = null;
+  const onInt = (): void => {
+    interrupted = true;
+  };
+  process.on('SIGINT', onInt);
+  try {
+    s = new Session();
+    await body(s, status);
+  } catch (e) {
+    if (e instanceof Interrupted) {
+      status.fail('tkl: interrupted; unmounting cleanly');
+      status.code = 130;
+    } else if (e instanceof CliError) status.fail(e.message);
+    else throw e;
+  } finally {
+    process.off('SIGINT', onInt);
+    if (s !== null) for (const problem of s.close()) status.fail(problem);
+  }
+  return status.code;
+}

@@ -118,9 +118,10 @@ export function sys_linkat(t: Task, olddirfd: number, oldpath: string, newdirfd:
   if (dir.sb !== inode.sb) throw E.EXDEV;
   if (inode.attributes & 0x30) throw E.EPERM;
   if (inode.isDir) throw E.EPERM;
-  if (inode.nlink === 0) throw E.ENOENT;
+  if (inode.nlink === 0 && !inode.linkable) throw E.ENOENT;
   if (inode.nlink >= inode.sb.maxLinks) throw E.EMLINK;
   dir.link(last, inode);
+  inode.linkable = false;
   nd.dentry.addChild(last, inode);
   return 0;
 }

@@ -18,7 +18,8 @@ import {
   accModeOf, doTruncate, fmodeOf, mayCreate, mayOpen, mntWantWrite, newInodeAttrs, vfsOpen,
 } from '../../vfs/vfs_ops.js';
 import { intArg, optInt } from './args.js';
-import type { PathRef } from '../../vfs/mount.js';
+import { PathRef } from '../../vfs/mount.js';
+import { Dentry } from '../../vfs/dentry.js';
 import { Blocked, mapBlocked } from '../wait_queue.js';
 
 /** close_range flag: mark close-on-exec instead of closing. */
@@ -78,14 +79,15 @@ export function sys_close_range(t: Task, first: number, last: number, flags: num
  * descriptor table). Exposed for other kernel parts (WASI, the Node façade).
  */
 export function doFilpOpen(t: Task, dirfd: number, path: string, flags: number, mode: number): File {
+  // build_open_how: O_PATH beats every other flag.
+  if (flags & O_PATH) flags &= O_DIRECTORY | O_NOFOLLOW | O_PATH | O_CLOEXEC;
   // build_open_flags
   flags |= O_LARGEFILE;
   if (flags & O_CREAT && flags & O_DIRECTORY) throw E.EINVAL;
   if (flags & __O_TMPFILE) {
     if ((flags & O_TMPFILE) !== O_TMPFILE) throw E.EINVAL;
     if (!(flags & (O_WRONLY | O_RDWR))) throw E.EINVAL;
-    // No filesystem here can make an unnamed file yet (Linux's answer for such filesystems).
-    throw E.EOPNOTSUPP;
+    return doTmpfile(t, dirfd, path, flags, (mode & S_IALLUGO) | S_IFREG);
   }
   let lookupFlags = flags & O_NOFOLLOW ? 0 : LOOKUP_FOLLOW;
   if (flags & O_DIRECTORY) lookupFlags |= LOOKUP_DIRECTORY;
@@ -119,6 +121,25 @@ export function doFilpOpen(t: Task, dirfd: number, path: string, flags: number, 
     break;
   }
   return doOpen(t, nd, flags, accMode, created);
+}
+
+/**
+ * do_tmpfile: an unnamed file in the directory `path`. Without O_EXCL it may later get a
+ * name with linkat(fd, "", dir, name, AT_EMPTY_PATH). Errors: EOPNOTSUPP where the
+ * filesystem cannot, ENOTDIR, EACCES, EROFS, EISDIR for O_RDONLY-less flags mistakes.
+ */
+function doTmpfile(t: Task, dirfd: number, path: string, flags: number, mode: number): File {
+  const nd = startWalk(t, dirfd, path, LOOKUP_FOLLOW | LOOKUP_DIRECTORY);
+  const p = nd.lookup(path);
+  const dir = p.dentry.inode;
+  mayCreate(t.cred, p.mnt, dir);
+  mntWantWrite(p.mnt);
+  const inode = dir.tmpfile(newInodeAttrs(t, dir, mode, true));
+  if (!(flags & O_EXCL)) inode.linkable = true;
+  const d = new Dentry(`#${inode.ino}`, p.dentry, inode);
+  d.unhashed = true;
+  const file = vfsOpen(t.kernel.openContext, new PathRef(p.mnt, d), flags & ~(O_CREAT | O_TMPFILE), fmodeOf(flags));
+  return file;
 }
 
 /**
