@@ -16,6 +16,7 @@ import type { Halt } from '../../host/halt.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { BytesInput, inputOps, outputOps, type OutputSink } from './stdio.js';
 import { TRAP_EXIT_CODE, runProgram, type DirMount, type ProgramConfig } from './program.js';
+import { parseDiskSpec, parseMountSpec, type DiskMount } from './disks.js';
 import type { OutputSpec, WorkerInit, WorkerMessage } from './worker_main.js';
 
 export interface RunOptions {
@@ -48,6 +49,12 @@ export interface RunOptions {
   trace?: boolean;
   /** Preopen a /dev with null, zero, full, random and urandom. */
   devices?: boolean;
+  /** The root filesystem: a disk image "IMAGE[:PART]" or a DiskMount (guest "/"). */
+  disk?: string | DiskMount;
+  /** A read-only root disk. */
+  readOnly?: boolean;
+  /** More disk images: "IMAGE[:PART]:/path" strings or DiskMount records. */
+  mounts?: (string | DiskMount)[];
 }
 
 export interface RunResult {
@@ -98,6 +105,10 @@ function configOf(o: RunOptions, name: string): ProgramConfig {
     tmpfs: o.tmpfs ?? [],
     trace: o.trace === true,
     devices: o.devices === true,
+    disks: [
+      ...(o.disk === undefined ? [] : [typeof o.disk === 'string' ? parseDiskSpec(o.disk, '/', o.readOnly === true) : o.disk]),
+      ...(o.mounts ?? []).map((m) => (typeof m === 'string' ? parseMountSpec(m) : m)),
+    ],
   };
 }
 
