@@ -34,3 +34,10 @@ export { writeMbr, type MbrPartitionSpec, type MbrOptions } from './block/mbr.js
 export { writeGpt, GPT_TYPES, type GptPartitionSpec, type GptOptions } from './block/gpt.js';
 export { mkfsFat, type MkfsFatOptions, type FatLayout } from './fs/fat/mkfs.js';
 export { vfatType } from './fs/fat/super.js';
+// WASI preview1 and unikernels (issue 6).
+export { run, runSync, type RunOptions, type RunResult } from './api/wasi/run.js';
+export { WasiPreview1, WasiExit, type WasiOptions, type Preopen } from './api/wasi/wasi.js';
+export type { DirMount, ProgramConfig } from './api/wasi/program.js';
+export type { DiskMount } from './api/wasi/disks.js';
+export { hostfsType } from './fs/hostfs/hostfs.js';
+export { WorkerHost } from './host/worker/worker_host.js';

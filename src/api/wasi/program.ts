@@ -20,6 +20,7 @@ import { LOOKUP_BENEATH, LOOKUP_NO_MAGICLINKS } from '../../vfs/namei.js';
 import { FMODE_READ, type FileOps } from '../../vfs/file.js';
 import { PathRef } from '../../vfs/mount.js';
 import { vfsOpen } from '../../vfs/vfs_ops.js';
+import { DiskError, attachDisk, type DiskMount } from './disks.js';
 import { installStream } from './stdio.js';
 import { WasiPreview1, type Preopen } from './wasi.js';
 
@@ -45,6 +46,8 @@ export interface ProgramConfig {
   trace?: boolean;
   /** Preopen a /dev with null, zero, full, random and urandom (`tkl run --dev`). */
   devices?: boolean;
+  /** Disk images: the root (`--disk`, guest "/") and more (`--mount`). */
+  disks?: DiskMount[];
 }
 
 /** A program's standard streams as kernel file operations. */
@@ -70,8 +73,13 @@ export const TRAP_EXIT_CODE = 134;
  * Mounts the program's filesystems and makes its task. Returns the task and its preopens;
  * the task resolves every path beneath the descriptor it starts from.
  */
-export function prepare(k: Kernel, cfg: ProgramConfig, stdio: Stdio): { task: Task; preopens: Preopen[] } {
+export function prepare(k: Kernel, cfg: ProgramConfig, stdio: Stdio): { task: Task; preopens: Preopen[]; close: () => void } {
   const init = k.init;
+  // Disks first: attaching one makes nodes in /dev, which a mount over "/" would cover.
+  const disks: ReturnType<typeof attachDisk>[] = [];
+  const close = (): void => {
+    for (const d of disks.splice(0)) d.close();
+  };
   if (cfg.dirs.length > 0 && !k.fsTypes.has(hostfsType.name)) k.registerFilesystem(hostfsType);
   // Preopens the program names by relative path, and the devices, are mounted at hidden
   // places of the kernel's own root first; then the guest's absolute paths, shallow first, so
@@ -94,6 +102,20 @@ export function prepare(k: Kernel, cfg: ProgramConfig, stdio: Stdio): { task: Ta
     const at = rel ? hide() : normalize(d.guest);
     mounts.push({ guest: d.guest, at, hidden: rel, mount: () => sys_mount(init, d.host, at, 'hostfs', d.readOnly ? MS_RDONLY : 0, '') });
   }
+  for (const d of cfg.disks ?? []) {
+    if (!d.guest.startsWith('/')) throw new SetupError(`a disk's guest path must be absolute, not '${d.guest}'`);
+    let attached;
+    try {
+      attached = attachDisk(k, d);
+    } catch (e) {
+      close();
+      if (e instanceof DiskError || isErrno(e)) throw new SetupError(e.message);
+      throw e;
+    }
+    disks.push(attached);
+    const at = normalize(d.guest);
+    mounts.push({ guest: at, at, hidden: false, mount: () => attached.mount(at) });
+  }
   for (const p of cfg.tmpfs) {
     if (!p.startsWith('/')) throw new SetupError(`--tmpfs needs an absolute guest path, not '${p}'`);
     const at = normalize(p);
@@ -106,6 +128,8 @@ export function prepare(k: Kernel, cfg: ProgramConfig, stdio: Stdio): { task: Ta
       mkdirs(k, m.at);
       m.mount();
     } catch (e) {
+      shutdown(k);
+      close();
       if (isErrno(e)) throw new SetupError(`cannot mount ${m.guest}: ${e.message}`);
       throw e;
     }
@@ -133,7 +157,7 @@ export function prepare(k: Kernel, cfg: ProgramConfig, stdio: Stdio): { task: Ta
   });
   // From here on, no path leaves the directory it starts from (WASI's capability model).
   task.resolveFlags = LOOKUP_BENEATH | LOOKUP_NO_MAGICLINKS;
-  return { task, preopens };
+  return { task, preopens, close };
 }
 
 /**
@@ -141,7 +165,7 @@ export function prepare(k: Kernel, cfg: ProgramConfig, stdio: Stdio): { task: Ta
  * unmounts. Returns the exit code. Errors: SetupError; a trap or link error propagates.
  */
 export function runProgram(k: Kernel, halt: Halt, module: WebAssembly.Module, cfg: ProgramConfig, stdio: Stdio): number {
-  const { task, preopens } = prepare(k, cfg, stdio);
+  const { task, preopens, close } = prepare(k, cfg, stdio);
   try {
     const trace = cfg.trace ? (line: string) => stdio.stderr.write!(null as never, encoder.encode(`[wasi] ${line}\n`), 0, line.length + 8, 0) : undefined;
     const wasi = new WasiPreview1(k, task, { args: cfg.args, env: cfg.env, preopens, halt, trace });
@@ -150,6 +174,7 @@ export function runProgram(k: Kernel, halt: Halt, module: WebAssembly.Module, cf
   } finally {
     k.exitTask(task, 0);
     shutdown(k);
+    close();
   }
 }
 

@@ -2,6 +2,7 @@
 // program and its own tkl kernel in a worker thread — with the filesystems and environment
 // the options give it. The exit code is the program's; Ctrl-C ends it (130).
 
+import type { Command } from 'commander';
 import { ABORT_EXIT_CODE, parseDir, run, type RunOptions } from '../api/wasi/run.js';
 import type { DirMount } from '../api/wasi/program.js';
 
@@ -20,16 +21,16 @@ options:
   --seed N             the simulated host's seed (default 1)
   --hostname NAME      the kernel's hostname
   --trace              log every WASI call to stderr, like strace
-  --disk IMAGE[:PART], --ro, --mount IMAGE[:PART]:/PATH       (need ext4 and partitions)
+  --disk IMAGE[:PART]  a disk image's filesystem (ext2/3/4 or FAT) as the program's root "/";
+                       PART is a partition number, GPT name or label
+  --ro                 mount the --disk root read-only
+  --mount IMAGE[:PART]:/PATH   another disk image's filesystem at /PATH
   --net none|tap:NAME|udp:LOCAL,REMOTE|passt[:SOCKET], --ip ADDR/PREFIX, --gw ADDR,
   --dhcp, --listen PORT                                       (need the TCP/IP stack)
   -h, --help           this text`;
 
 /** Options that wait for other subsystems; they are refused with a clear message until then. */
 const PENDING: Record<string, string> = {
-  '--disk': 'ext4 and partition support',
-  '--mount': 'ext4 and partition support',
-  '--ro': 'ext4 and partition support (--disk)',
   '--net': 'the TCP/IP stack',
   '--ip': 'the TCP/IP stack',
   '--gw': 'the TCP/IP stack',
@@ -46,6 +47,9 @@ export async function runCommand(argv: string[]): Promise<number> {
   let hostname: string | undefined;
   let trace = false;
   let devices = false;
+  let disk: string | undefined;
+  let readOnly = false;
+  const mounts: string[] = [];
   let i = 0;
   const value = (opt: string): string => {
     const v = argv[++i];
@@ -87,6 +91,19 @@ export async function runCommand(argv: string[]): Promise<number> {
         case '--dev':
           devices = true;
           break;
+        case '--disk':
+          if (disk !== undefined) throw new UsageError('only one --disk (the root); use --mount for more');
+          disk = val();
+          break;
+        case '--ro':
+          readOnly = true;
+          break;
+        case '--mount': {
+          const m = val();
+          if (!m.includes(':/')) throw new UsageError(`--mount needs IMAGE[:PART]:/PATH, not '${m}'`);
+          mounts.push(m);
+          break;
+        }
         case '--seed': {
           const s = Number(val());
           if (!Number.isInteger(s) || s < 0) throw new UsageError('--seed needs a non-negative integer');
@@ -106,6 +123,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     }
     const wasm = argv[i];
     if (wasm === undefined) throw new UsageError('no program given');
+    if (readOnly && disk === undefined) throw new UsageError('--ro applies to a --disk root');
     const options: RunOptions = {
       module: wasm,
       args: argv.slice(i + 1),
@@ -118,6 +136,9 @@ export async function runCommand(argv: string[]): Promise<number> {
       hostname,
       trace,
       devices,
+      disk,
+      readOnly,
+      mounts,
       stdin: 'inherit',
     };
     const abort = new AbortController();
@@ -151,3 +172,16 @@ export async function runCommand(argv: string[]): Promise<number> {
 }
 
 class UsageError extends Error {}
+
+/** Registers `tkl run` (it parses its own options, like the network tools). */
+export function registerWasi(p: Command): void {
+  p.command('run')
+    .description('run a WASI program (app.wasm) as a unikernel on its own kernel (see \'tkl run --help\')')
+    .helpOption(false)
+    .allowUnknownOption(true)
+    .allowExcessArguments(true)
+    .argument('[args...]')
+    .action(async (args: string[]) => {
+      process.exitCode = await runCommand(args);
+    });
+}
