@@ -27,6 +27,20 @@ export type { BlockDevice } from './block/block_device.js';
 export { MemoryDisk, memoryDisk } from './drivers/block/memory_disk.js';
 export { FileDisk, fileDisk, type FileDiskOptions } from './drivers/block/file_disk.js';
 export { BufferCache, BufferHead } from './block/buffer_cache.js';
+// Partition tables and partitions as devices (block/), FAT (fs/fat).
+export { readPartitionTable, dataPartitions, openPartition } from './block/partition_table.js';
+export { PartitionDevice, type Partition, type PartitionTable } from './block/partition.js';
+export { writeMbr, type MbrPartitionSpec, type MbrOptions } from './block/mbr.js';
+export { writeGpt, GPT_TYPES, type GptPartitionSpec, type GptOptions } from './block/gpt.js';
+export { mkfsFat, type MkfsFatOptions, type FatLayout } from './fs/fat/mkfs.js';
+export { vfatType } from './fs/fat/super.js';
+// WASI preview1 and unikernels (issue 6).
+export { run, runSync, type RunOptions, type RunResult } from './api/wasi/run.js';
+export { WasiPreview1, WasiExit, type WasiOptions, type Preopen } from './api/wasi/wasi.js';
+export type { DirMount, ProgramConfig } from './api/wasi/program.js';
+export type { DiskMount } from './api/wasi/disks.js';
+export { hostfsType } from './fs/hostfs/hostfs.js';
+export { WorkerHost } from './host/worker/worker_host.js';
 
 // Networking (net/, drivers/net/): the stack, devices and their wrappers, DHCP and DNS.
 export { NetStack, type RouteSpec } from './net/stack.js';

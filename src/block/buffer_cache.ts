@@ -19,12 +19,19 @@ export class BufferHead {
 export interface BufferCacheOptions {
   /** Most bytes of clean blocks kept; dirty blocks stay until sync. Default 32 MiB. */
   capacity?: number;
+  /**
+   * Whether too many dirty blocks are written back on their own (default true). A journaling
+   * filesystem turns this off: its metadata may reach its home location only after the
+   * journal holds it, so it decides when to write (dirtyBuffers, then sync).
+   */
+  autoWriteback?: boolean;
 }
 
 export class BufferCache {
   private readonly map = new Map<number, BufferHead>();
   private readonly dirty = new Set<BufferHead>();
   private readonly maxBlocks: number;
+  private readonly autoWriteback: boolean;
 
   constructor(
     readonly dev: BlockDevice,
@@ -32,6 +39,7 @@ export class BufferCache {
     options: BufferCacheOptions = {},
   ) {
     this.maxBlocks = Math.max(64, Math.floor((options.capacity ?? 32 * 1024 * 1024) / blockSize));
+    this.autoWriteback = options.autoWriteback ?? true;
   }
 
   /** Number of blocks on the device. */
@@ -159,6 +167,11 @@ export class BufferCache {
     return this.dirty.size;
   }
 
+  /** The dirty blocks, in block order (what a journal commit logs before sync()). */
+  dirtyBuffers(): BufferHead[] {
+    return [...this.dirty].sort((a, b) => a.block - b.block);
+  }
+
   private insert(bh: BufferHead): void {
     this.map.set(bh.block, bh);
     if (this.map.size > this.maxBlocks) this.trim();
@@ -172,7 +185,7 @@ export class BufferCache {
       if (!bh.dirty) this.map.delete(b);
     }
     // Too many dirty blocks to stay within bounds: write them back.
-    if (this.map.size > this.maxBlocks * 2 && this.dirty.size > 0) this.sync();
+    if (this.autoWriteback && this.map.size > this.maxBlocks * 2 && this.dirty.size > 0) this.sync();
   }
 
   private checkRange(block: number, count: number): void {
