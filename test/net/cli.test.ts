@@ -9,7 +9,10 @@ import { boot } from '../../src/index.js';
 import { UdpTunnelDevice } from '../../src/drivers/net/udp_tunnel.js';
 import { AF_INET } from '../../src/net/socket/sockaddr.js';
 import { SOCK_STREAM } from '../../src/abi/linux/socket.js';
-import { run } from '../interop/netns.js';
+import { run, sh } from '../interop/netns.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const tkl = fileURLToPath(new URL('../../../bin/tkl.js', import.meta.url));
 const base = 30000 + (process.pid % 10000) * 2;
@@ -28,9 +31,9 @@ test('bad options get a clear message and exit status 2', async () => {
   assert.match(r.stderr, /bad --net 'bogus'/);
 });
 
-test('tkl httpd in one process, fetched by a kernel in this one over the UDP tunnel', { timeout: 60_000 }, async () => {
-  const [pa, pb] = [base, base + 1];
-  const child = spawn(process.execPath, [tkl, 'httpd', '--port', '8080', '--net', `udp:127.0.0.1:${pa},127.0.0.1:${pb}`, '--ip', '10.9.0.2/24'], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts `tkl httpd ARGS` in a child and GETs `path` from it over the UDP tunnel. */
+async function fetchFromHttpd(extra: string[], path: string, pa: number, pb: number): Promise<string> {
+  const child = spawn(process.execPath, [tkl, 'httpd', '--port', '8080', '--net', `udp:127.0.0.1:${pa},127.0.0.1:${pb}`, '--ip', '10.9.0.2/24', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   try {
@@ -51,7 +54,7 @@ test('tkl httpd in one process, fetched by a kernel in this one over the UDP tun
       k.kernel.net.setUp(i, true);
       const c = k.sys.socket(AF_INET, SOCK_STREAM, 0);
       await k.sys.connect(c, { family: AF_INET, addr: '10.9.0.2', port: 8080 });
-      await k.sys.write(c, new TextEncoder().encode('GET / HTTP/1.0\r\n\r\n'));
+      await k.sys.write(c, new TextEncoder().encode(`GET ${path} HTTP/1.0\r\n\r\n`));
       let text = '';
       const buf = new Uint8Array(4096);
       for (;;) {
@@ -59,14 +62,39 @@ test('tkl httpd in one process, fetched by a kernel in this one over the UDP tun
         if (n === 0) break;
         text += new TextDecoder().decode(buf.subarray(0, n));
       }
-      assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
-      assert.match(text, /<h1>hello from tkl<\/h1>/);
       k.sys.close(c);
+      return text;
     } finally {
       dev.close();
     }
   } finally {
     child.kill();
+  }
+}
+
+test('tkl httpd in one process, fetched by a kernel in this one over the UDP tunnel', { timeout: 60_000 }, async () => {
+  const text = await fetchFromHttpd([], '/', base, base + 1);
+  assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
+  assert.match(text, /<h1>hello from tkl<\/h1>/);
+});
+
+test('tkl httpd --root IMAGE:/dir serves files from inside a FAT image', { timeout: 60_000 }, async (t) => {
+  if (sh('command -v mkfs.vfat && command -v mcopy').code !== 0) {
+    t.skip('mkfs.vfat or mcopy (dosfstools, mtools) is not installed');
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'tkl-httpd-'));
+  try {
+    const img = join(dir, 'site.img');
+    const page = join(dir, 'page.htm');
+    writeFileSync(page, '<p>from the image</p>\n');
+    assert.equal(sh(`truncate -s 8M ${img} && mkfs.vfat ${img} >/dev/null && mmd -i ${img} ::/www && mcopy -i ${img} ${page} ::/www/page.htm`).code, 0);
+    const text = await fetchFromHttpd(['--root', `${img}:/www`], '/page.htm', base + 4, base + 5);
+    assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.match(text, /Content-Type: text\/html/);
+    assert.match(text, /<p>from the image<\/p>/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
