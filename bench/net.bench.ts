@@ -3,7 +3,6 @@
 // veth; tkl→Linux TCP over TAP; UDP 1024-byte round trips (median, p99) and packets/s, tkl
 // in-process vs Node dgram and iperf3 over veth. Linux peers run in namespaces made here.
 
-import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchContext, BenchRow } from './harness.js';
@@ -270,4 +269,3 @@ export async function run_(ctx: BenchContext): Promise<BenchRow[]> {
 }
 
 export { run_ as run };
-void spawnSync;

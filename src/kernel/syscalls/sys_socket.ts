@@ -3,7 +3,7 @@
 // Each is a non-blocking attempt on the Socket (net/socket/socket.ts); a blocking descriptor
 // waits on the socket's queue through a Blocked, honouring SO_RCVTIMEO/SO_SNDTIMEO.
 
-import { AT_FDCWD, O_CLOEXEC, O_NONBLOCK } from '../../abi/linux/fcntl.js';
+import { AT_FDCWD, O_NONBLOCK } from '../../abi/linux/fcntl.js';
 import { POLLERR, POLLHUP, POLLIN, POLLOUT } from '../../abi/linux/poll.js';
 import { S_IFMT, S_IFSOCK } from '../../abi/linux/stat.js';
 import {
@@ -332,5 +332,3 @@ export function sys_getsockopt(t: Task, fd: number, level: number, optname: numb
   return s.getsockopt(intArg(level), intArg(optname));
 }
 
-void O_CLOEXEC;
-void POLLHUP;

@@ -1677,9 +1677,3 @@ export class TcpSocket extends Socket {
   }
 }
 
-/** Accessors the layer uses for a SYN that creates a child. */
-export function makeChild(layer: TcpLayer): TcpSocket {
-  return new TcpSocket(layer);
-}
-
-void TCP_RST;
