@@ -144,3 +144,11 @@ export function hostSysctl(): { protectedHardlinks: number; protectedSymlinks: n
     protectedFifos: read('protected_fifos'),
   };
 }
+
+/** The seed for a differential run: TKL_DIFF_SEED (a number, or "random"), else `fixed`. */
+export function diffSeed(fixed: number): number {
+  const v = process.env.TKL_DIFF_SEED;
+  if (v === undefined || v === '') return fixed;
+  if (v === 'random') return Date.now() % 2 ** 31;
+  return Number(v);
+}
