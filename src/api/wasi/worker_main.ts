@@ -13,6 +13,7 @@ import { WorkerHost } from '../../host/worker/worker_host.js';
 import type { Halt } from '../../host/halt.js';
 import type { HostOps } from '../../host/host_ops.js';
 import { Kernel } from '../../kernel/kernel.js';
+import { RingNetDevice, type RingLinkInit } from '../../drivers/net/ring_link.js';
 import { BytesInput, RingInput, inputOps, outputOps, type OutputSink } from './stdio.js';
 import { SetupError, TRAP_EXIT_CODE, runProgram, type ProgramConfig } from './program.js';
 
@@ -31,6 +32,16 @@ export interface WorkerInit {
   stderr: OutputSpec;
   sim: { seed: number } | null;
   hostname?: string;
+  /** The network: a link to the device the main thread holds, and its configuration. */
+  net: WorkerNet | null;
+}
+
+export interface WorkerNet {
+  link: RingLinkInit;
+  /** ADDR/PREFIX, or null. */
+  ip: string | null;
+  gw: string | null;
+  dns: string[];
 }
 
 /** Messages to the main thread. */
@@ -75,6 +86,14 @@ if (init.sim !== null) {
   halt = wh;
 }
 const k = new Kernel({ host, hostname: init.hostname ?? 'tkl' });
+if (init.net !== null) {
+  const dev = new RingNetDevice(init.net.link);
+  doorbell.onRing(() => dev.poll());
+  const iface = k.net.addInterface(dev);
+  k.net.setUp(iface, true);
+  if (init.net.ip !== null) k.net.addAddress(iface, init.net.ip);
+  if (init.net.gw !== null) k.net.addRoute({ dst: 'default', via: init.net.gw, dev: iface.name });
+}
 
 let stdinOps;
 if (init.stdin === null) stdinOps = inputOps(new BytesInput(new Uint8Array(0)));
