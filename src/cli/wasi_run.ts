@@ -29,14 +29,10 @@ options:
   --net none|tap:NAME|udp:LOCAL,REMOTE|passt[:SOCKET]   the program's network card (the
                        device stays with this thread; frames reach the kernel through rings)
   --ip ADDR/PREFIX     its address     --gw ADDR   its default gateway     --mtu N
+  --dhcp               take address and gateway from DHCP before the program starts
   --listen PORT        a listening TCP socket on PORT, preopened after the directories (with
                        none, the first is descriptor 3); programs accept() on it
   -h, --help           this text`;
-
-/** Options that wait for other subsystems; they are refused with a clear message until then. */
-const PENDING: Record<string, string> = {
-  '--dhcp': 'DHCP driven from the worker thread (use --ip and --gw)',
-};
 
 export async function runCommand(argv: string[]): Promise<number> {
   const dirs: DirMount[] = [];
@@ -54,6 +50,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   let ip: string | undefined;
   let gw: string | undefined;
   let mtu: number | undefined;
+  let dhcp = false;
   const listen: number[] = [];
   let i = 0;
   const value = (opt: string): string => {
@@ -115,6 +112,9 @@ export async function runCommand(argv: string[]): Promise<number> {
           gw = val();
           if (parseIpv4Addr(gw) === null) throw new UsageError(`bad --gw '${gw}'`);
           break;
+        case '--dhcp':
+          dhcp = true;
+          break;
         case '--mtu':
           mtu = Number(val());
           if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65521) throw new UsageError('bad --mtu');
@@ -144,14 +144,13 @@ export async function runCommand(argv: string[]): Promise<number> {
           trace = true;
           break;
         default:
-          if (opt in PENDING) throw new UsageError(`${opt} is not available yet: it needs ${PENDING[opt]}`);
           throw new UsageError(`unknown option '${a}'`);
       }
     }
     const wasm = argv[i];
     if (wasm === undefined) throw new UsageError('no program given');
     if (readOnly && disk === undefined) throw new UsageError('--ro applies to a --disk root');
-    if (netDevice === 'none' && (ip !== undefined || gw !== undefined)) throw new UsageError('--ip/--gw need a --net device');
+    if (netDevice === 'none' && (ip !== undefined || gw !== undefined || dhcp)) throw new UsageError('--ip/--gw/--dhcp need a --net device');
     const options: RunOptions = {
       module: wasm,
       args: argv.slice(i + 1),
@@ -168,7 +167,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       readOnly,
       mounts,
       listen,
-      net: netDevice === 'none' ? undefined : { device: netDevice, ip, gw, mtu },
+      net: netDevice === 'none' ? undefined : { device: netDevice, ip, gw, mtu, dhcp },
       stdin: 'inherit',
     };
     const abort = new AbortController();

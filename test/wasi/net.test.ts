@@ -55,7 +55,7 @@ function exited(child: ChildProcess): Promise<number | null> {
   });
 }
 
-async function serveAndFetch(t: { skip: (m: string) => void }, mode: 'udp' | 'tap'): Promise<void> {
+async function serveAndFetch(t: { skip: (m: string) => void }, mode: 'udp' | 'tap', dhcp = false): Promise<void> {
   const ns = `tkw${mode}${process.pid}`;
   const tap = `tkw${mode[0]}${process.pid % 100000}`;
   const dir = mkdtempSync(join(tmpdir(), 'tkl-wasi-net-'));
@@ -75,28 +75,45 @@ async function serveAndFetch(t: { skip: (m: string) => void }, mode: 'udp' | 'ta
     sh(['mkfs.ext4', '-q', '-F', '-d', site, img]);
 
     sh(['ip', 'netns', 'add', ns]);
+    const intoNamespace = (): void => {
+      // The other end of the link goes into the namespace (a TAP keeps working when moved).
+      sh(['ip', 'link', 'set', tap, 'netns', ns]);
+      sh(['ip', '-n', ns, 'addr', 'add', '10.77.0.1/24', 'dev', tap]);
+      sh(['ip', '-n', ns, 'link', 'set', tap, 'up']);
+      sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
+    };
     let netArg: string;
     if (mode === 'udp') {
       const socat = spawn('socat', [`TUN,tun-type=tap,tun-name=${tap},iff-up,iff-no-pi`, `UDP-DATAGRAM:127.0.0.1:${udpA + 1},bind=127.0.0.1:${udpA}`], { stdio: ['ignore', 'pipe', 'pipe'] });
       children.push(socat);
       for (let i = 0; i < 50 && spawnSync('ip', ['link', 'show', tap]).status !== 0; i++) await new Promise((r) => setTimeout(r, 50));
       netArg = `udp:127.0.0.1:${udpA + 1},127.0.0.1:${udpA}`;
+      intoNamespace();
     } else {
       sh(['ip', 'tuntap', 'add', 'dev', tap, 'mode', 'tap']);
       netArg = `tap:${tap}`;
     }
-    const tkl = spawn(process.execPath, [TKL, 'run', '--net', netArg, '--ip', '10.77.0.2/24', '--listen', String(port), '--disk', img, '--ro', compile('httpd.c', 'wasm').path, '22'], {
+    if (dhcp) {
+      const dnsmasq = spawn('ip', ['netns', 'exec', ns, 'dnsmasq', '--no-daemon', `--interface=${tap}`, '--bind-interfaces', '--port=0',
+        '--dhcp-range=10.77.0.50,10.77.0.60,1h', '--dhcp-option=3,10.77.0.1', '-C', '/dev/null', `--dhcp-leasefile=${join(dir, 'leases')}`, `--pid-file=${join(dir, 'dnsmasq.pid')}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+      children.push(dnsmasq);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    const addr = dhcp ? ['--dhcp'] : ['--ip', '10.77.0.2/24'];
+    const tkl = spawn(process.execPath, [TKL, 'run', '--net', netArg, ...addr, '--listen', String(port), '--disk', img, '--ro', compile('httpd.c', 'wasm').path, '22'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.push(tkl);
-    await waitFor(tkl, 'httpd: listening', 20_000);
-    // The other end of the link goes into the namespace (a TAP keeps working when moved).
-    sh(['ip', 'link', 'set', tap, 'netns', ns]);
-    sh(['ip', '-n', ns, 'addr', 'add', '10.77.0.1/24', 'dev', tap]);
-    sh(['ip', '-n', ns, 'link', 'set', tap, 'up']);
-    sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
+    const started = await waitFor(tkl, 'httpd: listening', 30_000);
+    let host = '10.77.0.2';
+    if (dhcp) {
+      const m = /dhcp: (10\.77\.0\.\d+)\/24 gw 10\.77\.0\.1/.exec(started);
+      assert.ok(m, `no lease reported: ${started}`);
+      host = m[1]!;
+    }
+    if (mode === 'tap') intoNamespace();
     const curl = (path: string, extra: string[] = []): ReturnType<typeof spawnSync> =>
-      spawnSync('ip', ['netns', 'exec', ns, 'curl', '-s', '-m', '10', '--retry', '3', '--retry-connrefused', ...extra, `http://10.77.0.2:${port}${path}`], { maxBuffer: 4 << 20 });
+      spawnSync('ip', ['netns', 'exec', ns, 'curl', '-s', '-m', '10', '--retry', '3', '--retry-connrefused', ...extra, `http://${host}:${port}${path}`], { maxBuffer: 4 << 20 });
     const index = curl('/index.html');
     assert.equal(index.status, 0, String(index.stderr));
     assert.equal(index.stdout.toString(), '<h1>hello from a WASI unikernel</h1>\n');
@@ -121,6 +138,13 @@ test('a C HTTP server under tkl run --net udp: (socat to a TAP in a namespace) a
   const reason = why();
   if (reason) return t.skip(reason);
   await serveAndFetch(t, 'udp');
+});
+
+test('--dhcp: the unikernel takes its address from dnsmasq in the namespace, then serves', { timeout: 120_000 }, async (t) => {
+  const reason = why();
+  if (reason) return t.skip(reason);
+  if (spawnSync('dnsmasq', ['--version']).error !== undefined) return t.skip('dnsmasq is not installed (apt-get install dnsmasq-base)');
+  await serveAndFetch(t, 'udp', true);
 });
 
 test('the same server on --net tap:NAME through tkl\'s TAP addon', { timeout: 120_000 }, async (t) => {

@@ -59,7 +59,7 @@ export interface RunOptions {
   /** More disk images: "IMAGE[:PART]:/path" strings or DiskMount records. */
   mounts?: (string | DiskMount)[];
   /** The network: a device (`tap:NAME`, `udp:LOCAL,REMOTE`, `passt[:SOCKET]`, or an open NetDevice) and its address. */
-  net?: { device: string | NetDevice; ip?: string; gw?: string; mtu?: number };
+  net?: { device: string | NetDevice; ip?: string; gw?: string; mtu?: number; dhcp?: boolean };
   /** TCP ports the program gets as listening sockets: descriptors 3, 4, … */
   listen?: number[];
 }
@@ -149,7 +149,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
     stderr: outSpec(options.stderr, 2),
     sim: options.sim ? { seed: options.seed ?? 1 } : null,
     hostname: options.hostname,
-    net: bridge === null ? null : { link: bridge.init, ip: options.net?.ip ?? null, gw: options.net?.gw ?? null, dns: [] },
+    net: bridge === null ? null : { link: bridge.init, ip: options.net?.ip ?? null, gw: options.net?.gw ?? null, dns: [], dhcp: options.net?.dhcp === true },
   };
   const thread = new NodeHost().startThread(new URL('./worker_main.js', import.meta.url), init);
 
