@@ -8,7 +8,7 @@
 
 import { S_IFDIR, S_IFLNK, S_IFMT, S_IFREG } from '../abi/linux/stat.js';
 import type { FsOps, NodeStat } from './fsops.js';
-import { breathe, checkInterrupt } from './run.js';
+import { breathe, checkInterrupt } from './in_session.js';
 import type { Progress } from './progress.js';
 import { reason } from './output.js';
 

@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { imageArgs } from './read_cmds.js';
-import { inSession } from './run.js';
+import { inSession } from './in_session.js';
 import { CliError, cannot, human, printJson, UsageError } from './output.js';
 import { fileDisk } from '../drivers/block/file_disk.js';
 import { readPartitionTable } from '../block/partition_table.js';

@@ -2,7 +2,7 @@
 
 import type { Command } from 'commander';
 import { parseAddress, type ImageAddress } from './address.js';
-import { inSession, checkInterrupt } from './run.js';
+import { inSession, checkInterrupt } from './in_session.js';
 import { CliError, cannot, modeString, printJson, typeName, UsageError } from './output.js';
 import type { Session } from './session.js';
 import { AT_FDCWD, AT_SYMLINK_NOFOLLOW, O_RDONLY } from '../abi/linux/fcntl.js';

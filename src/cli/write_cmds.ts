@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseAddress, type Address } from './address.js';
 import { imageArgs } from './read_cmds.js';
-import { inSession, checkInterrupt } from './run.js';
+import { inSession, checkInterrupt } from './in_session.js';
 import { Copier, measure } from './copy.js';
 import { hostOps, kernelOps, type FsOps } from './fsops.js';
 import { Progress } from './progress.js';

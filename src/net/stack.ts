@@ -26,6 +26,8 @@ export const IP_OFF = ETH_HLEN;
 export const L4_OFF = ETH_HLEN + IPV4_HLEN;
 
 export const LOOPBACK_ADDR = 0x7f000001;
+const SLAB_SIZE = 256 * 1024;
+const SLAB_MAX_FRAME = 16 * 1024;
 
 /** A path MTU learnt from ICMP "fragmentation needed" (RFC 1191), valid for 10 minutes as on Linux. */
 interface PmtuEntry {
@@ -294,7 +296,7 @@ export class NetStack {
     let len = ip.payloadLen;
     if (ip.isFragment) {
       s.IpReasmReqds++;
-      const data = frame.subarray(off, off + len);
+      const data = frame.slice(off, off + len);
       const head = ip.fragOffset === 0 ? frame.slice(IP_OFF, off + Math.min(8, len)) : null;
       const before = this.reasm.overlaps + this.reasm.overLimit;
       const r = this.reasm.add(ip.src, ip.dst, ip.protocol, ip.id, ip.fragOffset, ip.mf, data, head, now);
@@ -342,10 +344,28 @@ export class NetStack {
 
   // ---- output ------------------------------------------------------------------------------
 
-  /** A frame with room for the Ethernet and IP headers plus `l4Len` bytes at L4_OFF. */
+  /**
+   * A frame with room for the Ethernet and IP headers plus `l4Len` bytes at L4_OFF, zeroed.
+   * Small frames are carved from 256 KiB slabs that are never reused (so they start zeroed):
+   * one backing store per slab instead of one per frame. Whoever keeps a frame's bytes for
+   * long (socket queues, reassembly) copies them, so a slab is not pinned by one datagram.
+   */
   allocFrame(l4Len: number): Uint8Array {
-    return new Uint8Array(Math.max(ETH_ZLEN, L4_OFF + l4Len));
+    const n = Math.max(ETH_ZLEN, L4_OFF + l4Len);
+    if (n > SLAB_MAX_FRAME) return new Uint8Array(n);
+    // Start 2 bytes into an 8-byte boundary: the IP header and the transport header after it
+    // then sit on 4-byte boundaries, where checksums take their fast path.
+    const size = (n + 2 + 7) & ~7;
+    if (this.slabUsed + size > SLAB_SIZE) {
+      this.slab = new ArrayBuffer(SLAB_SIZE);
+      this.slabUsed = 0;
+    }
+    const f = new Uint8Array(this.slab, this.slabUsed + 2, n);
+    this.slabUsed += size;
+    return f;
   }
+  private slab = new ArrayBuffer(SLAB_SIZE);
+  private slabUsed = 0;
 
   /**
    * Sends the datagram whose transport part (l4Len bytes) is at frame[L4_OFF…] from `src` to

@@ -230,6 +230,35 @@ test('a full volume: ENOSPC (short writes first), and the image stays consistent
   }
 });
 
+test('a full fixed root directory (FAT12/16) is ENOSPC; subdirectories grow', { skip: noTools ?? false }, () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const img = sparseImage(dir, 'root.img', 4 * MIB);
+    const d = fileDisk(img);
+    mkfsFat(d, { rootEntries: 64 });
+    d.close();
+    const { k } = mountImage(img);
+    let made = 0;
+    let err = '';
+    for (let i = 0; i < 100 && err === ''; i++) {
+      try {
+        k.fs.writeFile(`/mnt/fat/F${i}`, '');
+        made++;
+      } catch (e) {
+        err = (e as { code: string }).code;
+      }
+    }
+    assert.deepEqual([made, err], [64, 'ENOSPC']);
+    k.fs.rm('/mnt/fat/F3');
+    k.fs.mkdir('/mnt/fat/D');
+    for (let i = 0; i < 300; i++) k.fs.writeFile(`/mnt/fat/D/a rather long file name number ${i}`, '');
+    k.sys.umount2('/mnt/fat');
+    assertFsckClean(img);
+  } finally {
+    cleanup();
+  }
+});
+
 test('8.3 aliases never collide, also among many similar long names', { skip: noTools ?? false }, () => {
   const { dir, cleanup } = tempDir();
   try {
@@ -339,4 +368,19 @@ test('Linux vfat loop mount shows the tree tkl wrote', { skip: noTools ?? missin
     if (mounted) run('umount', [mnt], { check: false });
     if (existsSync(dir)) cleanup();
   }
+});
+
+test('a filesystem mounted on a directory inside a FAT volume is found by later walks', () => {
+  const k = boot();
+  const disk = memoryDisk(8 * MIB);
+  mkfsFat(disk);
+  k.sys.mount(k.addDisk(disk), '/mnt', 'vfat', 0, '');
+  k.fs.mkdir('/mnt/efi');
+  k.sys.mount('none', '/mnt/efi', 'tmpfs', 0, '');
+  k.fs.writeFile('/mnt/efi/inside-tmpfs', 'x');
+  assert.equal(k.sys.statfs('/mnt/efi').type, 0x01021994, 'the tmpfs shows at the mount point');
+  assert.deepEqual(k.fs.readdir('/mnt/efi'), ['inside-tmpfs']);
+  k.sys.umount2('/mnt/efi', 0);
+  assert.deepEqual(k.fs.readdir('/mnt/efi'), [], 'the FAT directory shows again');
+  k.sys.umount2('/mnt', 0);
 });

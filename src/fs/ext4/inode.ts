@@ -765,8 +765,9 @@ export class Ext4Inode extends Inode {
         free.push(0);
         if (l === 0) {
           // "." and ".." of the root.
-          walkBlock(b, 0, 24, fs.blockSize, fs.hasFiletype, this.maxIno, () => `inode ${this.ino}: htree root`, (d) => {
+          walkBlock(b, 0, fs.blockSize, fs.blockSize, fs.hasFiletype, this.maxIno, () => `inode ${this.ino}: htree root`, (d) => {
             names.set(dec.decode(b.subarray(d.off + 8, d.off + 8 + d.nameLen)), { lblk: 0, off: d.off });
+            return d.off >= 12;
           });
         }
         continue;
@@ -798,7 +799,7 @@ export class Ext4Inode extends Inode {
       const from = l === Math.floor(cookie / bs) ? cookie % bs : 0;
       const indexed = (this.iflags & EXT4_INDEX_FL) !== 0;
       if (indexed && l !== 0 && isDxNode(b, bs)) continue;
-      const stopAt = indexed && l === 0 ? 24 : end;
+      const stopAt = indexed && l === 0 ? bs : end;
       let stop = false;
       walkBlock(b, 0, stopAt, bs, fs.hasFiletype, this.maxIno, () => `inode ${this.ino}: directory block ${l}`, (d) => {
         if (d.off < from || d.ino === 0) return false;

@@ -23,7 +23,7 @@ import {
   MAX_FILE_SIZE,
 } from './layout.js';
 import { checkLongName, foldName, makeShortName, shortNameChecksum, shortNameToString } from './names.js';
-import { dosToTimespec, timespecToDos } from './dos_time.js';
+import { dosToTimespec, timespecToDos, truncateAtime, truncateMtime } from './dos_time.js';
 import type { FatSuper } from './super.js';
 
 /** One name in a directory. */
@@ -63,6 +63,8 @@ export class FatInode extends Inode {
   private slots: Uint8Array | null = null;
   /** Children with an inode in memory, by short-entry slot (one inode per entry, as Linux's i_pos hash). */
   private readonly live = new Map<number, FatInode>();
+  /** Next ~N alias tail to try per name stem (see makeShortName). */
+  private tails: Map<string, number> | null = null;
   /** FAT12/16 root: a fixed run of sectors instead of a cluster chain. */
   private readonly fixedRoot: boolean;
 
@@ -182,20 +184,37 @@ export class FatInode extends Inode {
     });
   }
 
-  private writeData(pos: number, buf: Uint8Array, off: number, len: number): void {
+  /**
+   * Writes buf[off, off+len) at file offset `pos`. Sectors that hold no file data yet (at or
+   * past `validEnd`, the size before this write) are not read first: a partial one is padded
+   * with zeros and written straight to the device, so a small new file costs one or two writes.
+   */
+  private writeData(pos: number, buf: Uint8Array, off: number, len: number, validEnd = this.size): void {
     const cache = this.sb.cache;
     const bps = this.sb.geo.bytesPerSector;
+    const partial = (s: number, sectorPos: number, inSec: number, from: number, k: number): void => {
+      if (sectorPos >= validEnd) {
+        const pad = this.sb.scratchSector;
+        pad.fill(0);
+        pad.set(buf.subarray(from, from + k), inSec);
+        cache.writeRun(s, 1, pad, 0);
+        return;
+      }
+      const bh = cache.get(s);
+      bh.data.set(buf.subarray(from, from + k), inSec);
+      cache.markDirty(bh);
+    };
     this.mapRuns(pos, len, (sector, inSec, n, at) => {
       let s = sector;
       let o = off + at;
       let left = n;
+      let fpos = pos + at;
       if (inSec !== 0 || left < bps) {
         const k = Math.min(bps - inSec, left);
-        const bh = cache.get(s);
-        bh.data.set(buf.subarray(o, o + k), inSec);
-        cache.markDirty(bh);
+        partial(s, fpos - inSec, inSec, o, k);
         s++;
         o += k;
+        fpos += k;
         left -= k;
       }
       const full = Math.floor(left / bps);
@@ -203,13 +222,10 @@ export class FatInode extends Inode {
         cache.writeRun(s, full, buf, o);
         s += full;
         o += full * bps;
+        fpos += full * bps;
         left -= full * bps;
       }
-      if (left > 0) {
-        const bh = cache.get(s);
-        bh.data.set(buf.subarray(o, o + left), 0);
-        cache.markDirty(bh);
-      }
+      if (left > 0) partial(s, fpos, 0, o, left);
     });
   }
 
@@ -250,7 +266,7 @@ export class FatInode extends Inode {
     if (pos > this.size) this.zeroData(this.size, pos - this.size);
     this.writeData(pos, buf, off, n);
     if (pos + n > this.size) this.size = pos + n;
-    const now = this.sb.clock.now();
+    const now = truncateMtime(this.sb.clock.now());
     this.mtime = this.ctime = now;
     this.attr |= ATTR_ARCHIVE;
     this.syncEntry();
@@ -288,8 +304,7 @@ export class FatInode extends Inode {
     if (attr.size !== undefined) {
       if (!this.isReg) throw E.EISDIR;
       this.resize(attr.size);
-      const now = this.sb.clock.now();
-      this.mtime = this.ctime = attr.mtime ?? now;
+      this.mtime = this.ctime = truncateMtime(attr.mtime ?? this.sb.clock.now());
       this.attr |= ATTR_ARCHIVE;
     }
     if (mode !== undefined && mode !== this.mode) {
@@ -297,9 +312,10 @@ export class FatInode extends Inode {
       if (this.isReg) this.attr = writable ? this.attr & ~ATTR_READ_ONLY : this.attr | ATTR_READ_ONLY;
       this.mode = mode;
     }
-    if (attr.atime !== undefined) this.atime = attr.atime;
-    if (attr.mtime !== undefined) this.mtime = attr.mtime;
-    if (attr.ctime !== undefined) this.ctime = attr.ctime;
+    // Times as FAT keeps them, also in memory (fat_truncate_time): what stat shows survives a remount.
+    if (attr.atime !== undefined) this.atime = truncateAtime(attr.atime);
+    if (attr.mtime !== undefined) this.mtime = truncateMtime(attr.mtime);
+    if (attr.ctime !== undefined) this.ctime = truncateMtime(attr.ctime);
     this.syncEntry();
   }
 
@@ -321,8 +337,11 @@ export class FatInode extends Inode {
     return (this.mode & S_IFMT) | (this.isReg && w === 0 ? perm : (perm & ~0o222) | allW);
   }
 
+  /** The access date only changes once a day: write the entry only then. */
   override touchAtime(now: Timespec): void {
-    this.atime = now;
+    const day = truncateAtime(now);
+    if (day.sec === this.atime.sec) return;
+    this.atime = day;
     this.syncEntry();
   }
 
@@ -355,7 +374,7 @@ export class FatInode extends Inode {
   // ---- directory storage ---------------------------------------------------------------------
 
   /** Slots the directory can hold now. */
-  private capacity(): number {
+  capacity(): number {
     if (this.fixedRoot) return this.sb.geo.rootEntries;
     return (this.chain().length * this.sb.geo.clusterSize) / DIR_ENTRY_SIZE;
   }
@@ -509,7 +528,7 @@ export class FatInode extends Inode {
   private addEntry(name: string, entry: Uint8Array): DirEnt {
     this.load();
     const stored = checkLongName(name);
-    const sn = makeShortName(stored, (t) => this.byShort!.has(t));
+    const sn = makeShortName(stored, (t) => this.byShort!.has(t), (this.tails ??= new Map()));
     const lfnCount = sn.needLfn ? Math.ceil(stored.length / LFN_CHARS_PER_ENTRY) : 0;
     const first = this.reserveSlots(lfnCount + 1);
     entry.set(sn.raw, DIR_NAME);
@@ -662,7 +681,7 @@ export class FatInode extends Inode {
     child.parent = null;
     child.slot = -1;
     child.nlink = 0;
-    child.ctime = this.sb.clock.now();
+    child.ctime = truncateMtime(this.sb.clock.now());
     this.touchDir();
   }
 
@@ -683,6 +702,11 @@ export class FatInode extends Inode {
     const src = inode as FatInode;
     const dst = newDir as FatInode;
     const tgt = target as FatInode | null;
+    // A directory cannot move beneath itself. The VFS checks this on dentries, but FAT's are
+    // not cached (two spellings of one directory are two dentries): check the inodes too.
+    if (src.isDir) {
+      for (let d: FatInode | null = dst; d !== null; d = d.parent) if (d === src) throw E.EINVAL;
+    }
     const old = this.entOf(src);
     const now = this.sb.clock.now();
     let slot: number;
@@ -720,14 +744,14 @@ export class FatInode extends Inode {
       dv.setUint16(DIR_FST_CLUS_HI, this.sb.geo.type === 32 ? pc >>> 16 : 0, true);
       this.sb.cache.markDirty(bh);
     }
-    src.ctime = now;
+    src.ctime = truncateMtime(now);
     this.touchDir();
     if (dst !== this) dst.touchDir();
   }
 
   /** A directory changed: its mtime (not kept for the root, which has no entry). */
   private touchDir(): void {
-    const now = this.sb.clock.now();
+    const now = truncateMtime(this.sb.clock.now());
     this.mtime = this.ctime = now;
     this.syncEntry();
   }

@@ -84,7 +84,7 @@ const isShortChar = (c: string): boolean => (c >= 'A' && c <= 'Z') || (c >= '0' 
  * smallest N whose alias is free (Linux's vfat_create_shortname, shortname=mixed). Errors:
  * EEXIST when an exact 8.3 name is already some other entry's alias.
  */
-export function makeShortName(name: string, taken: (text: string) => boolean): ShortName {
+export function makeShortName(name: string, taken: (text: string) => boolean, tails?: Map<string, number>): ShortName {
   const exact = /^[^.]{1,8}(\.[^.]{1,3})?$/.test(name) && [...name.toUpperCase()].every((c) => c === '.' || isShortChar(c));
   if (exact) {
     const up = name.toUpperCase();
@@ -107,11 +107,19 @@ export function makeShortName(name: string, taken: (text: string) => boolean): S
   let base = clean(d > 0 ? stem.slice(0, d) : stem);
   const ext = clean(d > 0 ? stem.slice(d + 1) : '').slice(0, 3);
   if (base === '') base = '_';
-  for (let n = 1; n <= 999999; n++) {
+  // Probing resumes after the last tail given for this stem (`tails`), so a directory of many
+  // similar names does not try ~1, ~2, … again for every new one; wrapping finds freed tails.
+  const stemKey = `${base.slice(0, 6)}.${ext}`;
+  const start = tails?.get(stemKey) ?? 1;
+  for (let i = 0; i < 999999; i++) {
+    const n = ((start - 1 + i) % 999999) + 1;
     const tail = `~${n}`;
     const b = base.slice(0, 8 - tail.length) + tail;
     const text = ext === '' ? b : `${b}.${ext}`;
-    if (!taken(text)) return { raw: pack(b, ext), text, needLfn: true };
+    if (!taken(text)) {
+      tails?.set(stemKey, n + 1 > 999999 ? 1 : n + 1);
+      return { raw: pack(b, ext), text, needLfn: true };
+    }
   }
   throw E.EEXIST;
 }

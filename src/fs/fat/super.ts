@@ -18,7 +18,7 @@ import { parseBootSector, type Geometry } from './boot_sector.js';
 import { FatTable } from './fat_table.js';
 import { FatInode } from './inode.js';
 import {
-  ATTR_READ_ONLY, ATTR_VOLUME_ID, DIR_ATTR, DIR_ENTRY_SIZE, FAT_STATE_DIRTY, FIRST_CLUSTER, FSI_FREE_COUNT,
+  ATTR_READ_ONLY, ATTR_VOLUME_ID, DIR_ATTR, FAT_STATE_DIRTY, FIRST_CLUSTER, FSI_FREE_COUNT,
   FSI_LEAD_SIG, FSI_LEAD_SIG_VALUE, FSI_NXT_FREE, FSI_STRUC_SIG, FSI_STRUC_SIG_VALUE, FSI_UNKNOWN, MAX_FILE_SIZE,
   MSDOS_SUPER_MAGIC, ATTR_LONG_NAME_MASK, ATTR_LONG_NAME, DIR_ENTRY_END, DIR_ENTRY_FREE,
 } from './layout.js';
@@ -104,6 +104,8 @@ export class FatSuper implements SuperBlock {
   readonly fat: FatTable;
   readonly opts: FatOptions;
   nextIno = ROOT_INO + 1;
+  /** One sector of scratch space for padded writes. */
+  readonly scratchSector: Uint8Array;
   /** The volume was dirty when mounted: leave the dirty bit for fsck, as Linux does. */
   private wasDirty: boolean;
   private killed = false;
@@ -120,6 +122,7 @@ export class FatSuper implements SuperBlock {
     this.opts = parseFatOptions(ctx.data);
     this.blockSize = geo.clusterSize;
     this.cache = new BufferCache(device, geo.bytesPerSector);
+    this.scratchSector = new Uint8Array(geo.bytesPerSector);
     this.fat = FatTable.load(geo, this.cache);
     this.readFsInfo();
     const bs = this.cache.get(0);
@@ -152,22 +155,15 @@ export class FatSuper implements SuperBlock {
 
   /** The volume label: the root's label entry, else the boot sector's (null for none). */
   get label(): string | null {
-    const root = this.root;
-    for (let i = 0; ; i++) {
-      if (this.geo.type !== 32 && i >= this.geo.rootEntries) break;
-      let ref;
-      try {
-        ref = root.slotRef(i);
-      } catch {
-        break;
-      }
-      const b0 = ref.bh.data[ref.off]!;
+    const cap = this.root.capacity();
+    for (let i = 0; i < cap; i++) {
+      const { bh, off } = this.root.slotRef(i);
+      const b0 = bh.data[off]!;
       if (b0 === DIR_ENTRY_END) break;
-      const attr = ref.bh.data[ref.off + DIR_ATTR]!;
+      const attr = bh.data[off + DIR_ATTR]!;
       if (b0 !== DIR_ENTRY_FREE && (attr & ATTR_LONG_NAME_MASK) !== ATTR_LONG_NAME && attr & ATTR_VOLUME_ID) {
-        return String.fromCharCode(...ref.bh.data.subarray(ref.off, ref.off + 11)).replace(/ +$/, '');
+        return String.fromCharCode(...bh.data.subarray(off, off + 11)).replace(/ +$/, '');
       }
-      if ((i + 1) * DIR_ENTRY_SIZE >= this.root.size && this.geo.type === 32) break;
     }
     const l = this.geo.bpbLabel;
     return l === null || l === 'NO NAME' ? null : l;
