@@ -24,6 +24,8 @@ export class FatTable {
   freeCount = 0;
   /** Where the next free-cluster search starts (FSInfo's FSI_Nxt_Free). */
   nextFree = FIRST_CLUSTER;
+  /** Counts allocations and frees: data read ahead before a change may belong to someone else now. */
+  generation = 0;
   private readonly dirty: Uint8Array;
   private anyDirty = false;
 
@@ -140,6 +142,7 @@ export class FatTable {
       c = c >= this.maxCluster ? FIRST_CLUSTER : c + 1;
     }
     if (out.length < n) throw errno(EUCLEAN, 'vfat: the free cluster count is wrong');
+    this.generation++;
     for (let i = 0; i < n; i++) this.set(out[i]!, i + 1 < n ? out[i + 1]! : this.eoc);
     this.nextFree = c;
     return out;
@@ -147,6 +150,7 @@ export class FatTable {
 
   /** Frees every cluster of `clusters`. */
   free(clusters: readonly number[]): void {
+    this.generation++;
     for (const c of clusters) this.set(c, 0);
   }
 
