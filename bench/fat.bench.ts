@@ -2,13 +2,14 @@
 // directories plus four large files) into the FAT32 partition of a GPT disk image and out
 // again, side by side with mtools' `mcopy -s -i disk.img@@offset`. Both start from copies of
 // one disk made by sgdisk and mkfs.fat; every copy out is compared with the tree (diff -r).
+// Wall time and CPU time (user + system, all threads) are both reported: on a shared machine
+// the CPU time is the steadier figure.
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchContext, BenchRow } from './harness.js';
-import { timeIt } from './harness.js';
 import { main } from '../src/cli/main.js';
 
 const MIB = 1024 * 1024;
@@ -58,16 +59,37 @@ function sh(cmd: string, args: string[]): string {
   return r.stdout;
 }
 
+/** Seconds of wall time and of CPU time (user + system). */
+interface Took {
+  wall: number;
+  cpu: number;
+}
+
 /** `tkl ARGS...` in this process, through the CLI's own entry point. */
-async function tkl(args: string[]): Promise<void> {
+async function tkl(args: string[]): Promise<Took> {
+  const c0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
   const code = await main(args);
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  const c = process.cpuUsage(c0);
   if (code !== 0) throw new Error(`tkl ${args.join(' ')}: exit ${code}`);
   process.exitCode = 0;
+  return { wall, cpu: (c.user + c.system) / 1e6 };
+}
+
+/** A command in its own process, timed by bash's `time` (the child's own wall and CPU time). */
+function timed(cmd: string, args: string[]): Took {
+  // The report of `time` goes to stdout; the command's own stderr stays stderr (fd 3).
+  const script = 'exec 3>&2; TIMEFORMAT="%3R %3U %3S"; { time "$@" >/dev/null 2>&3; } 2>&1';
+  const out = sh('bash', ['-c', script, 'bash', cmd, ...args]).trim().split('\n').pop()!;
+  const [r, u, sy] = out.split(' ').map(Number) as [number, number, number];
+  if (!Number.isFinite(r + u + sy)) throw new Error(`${cmd}: cannot read its times from '${out}'`);
+  return { wall: r, cpu: u + sy };
 }
 
 /** `tkl ARGS...` as a user runs it: a new Node process. */
-function tklSpawned(args: string[]): void {
-  sh(process.execPath, [TKL_BIN, ...args]);
+function tklSpawned(args: string[]): Took {
+  return timed(process.execPath, [TKL_BIN, ...args]);
 }
 
 /**
@@ -111,33 +133,37 @@ async function runIn(ctx: BenchContext, base: string, onTmpfs: boolean): Promise
 
   // Each side runs on fresh copies of the disk and fresh directories, alternating, best of
   // three; the in-process tkl runs are warm after the first (the spawned rows show a cold start).
-  const best = { tIn: Infinity, tOut: Infinity, mIn: Infinity, mOut: Infinity, sIn: Infinity, sOut: Infinity, start: Infinity };
+  const best = new Map<string, Took>();
+  const keep = (k: string, t: Took): void => {
+    const b = best.get(k) ?? { wall: Infinity, cpu: Infinity };
+    best.set(k, { wall: Math.min(b.wall, t.wall), cpu: Math.min(b.cpu, t.cpu) });
+  };
   const reps = ctx.scale < 1 ? 1 : 3;
   for (let rep = 0; rep < reps; rep++) {
     const theirs = fresh(`mtools-${rep}.img`);
     const mi = `${theirs}@@${offset}`;
-    best.mIn = Math.min(best.mIn, await timeIt(() => sh('mcopy', ['-s', '-i', mi, ...topLevel, '::/'])));
+    keep('m in', timed('mcopy', ['-s', '-i', mi, ...topLevel, '::/']));
     const outM = join(base, `out-mtools-${rep}`);
     mkdirSync(outM);
-    best.mOut = Math.min(best.mOut, await timeIt(() => sh('mcopy', ['-s', '-n', '-i', mi, '::/*', outM])));
+    keep('m out', timed('mcopy', ['-s', '-n', '-i', mi, '::/*', outM]));
     same(outM);
 
     const ours = fresh(`tkl-${rep}.img`);
-    best.tIn = Math.min(best.tIn, await timeIt(() => tkl(['cp', '-r', '-q', ...topLevel, `${ours}:1:/`])));
+    keep('t in', await tkl(['cp', '-r', '-q', ...topLevel, `${ours}:1:/`]));
     const outT = join(base, `out-tkl-${rep}`);
     mkdirSync(outT);
-    best.tOut = Math.min(best.tOut, await timeIt(() => tkl(['cp', '-r', '-q', `${ours}:1:/`, outT])));
+    keep('t out', await tkl(['cp', '-r', '-q', `${ours}:1:/`, outT]));
     same(outT);
-    // mtools reads what tkl wrote (and its fsck-like checks pass: mdir -/ walks every directory).
+    // mtools reads what tkl wrote: mdir -/ walks every directory.
     sh('mdir', ['-/', '-b', '-i', `${ours}@@${offset}`, '::/']);
 
     const spawned = fresh(`spawned-${rep}.img`);
-    best.sIn = Math.min(best.sIn, await timeIt(() => tklSpawned(['cp', '-r', '-q', ...topLevel, `${spawned}:1:/`])));
+    keep('s in', tklSpawned(['cp', '-r', '-q', ...topLevel, `${spawned}:1:/`]));
     const outS = join(base, `out-spawned-${rep}`);
     mkdirSync(outS);
-    best.sOut = Math.min(best.sOut, await timeIt(() => tklSpawned(['cp', '-r', '-q', `${spawned}:1:/`, outS])));
+    keep('s out', tklSpawned(['cp', '-r', '-q', `${spawned}:1:/`, outS]));
     same(outS);
-    best.start = Math.min(best.start, await timeIt(() => tklSpawned(['--help'])));
+    keep('start', tklSpawned(['--help']));
     for (const p of [theirs, ours, spawned, outM, outT, outS]) rmSync(p, { recursive: true, force: true });
   }
 
@@ -146,16 +172,29 @@ async function runIn(ctx: BenchContext, base: string, onTmpfs: boolean): Promise
   const IN = 'tkl cp -r tree → FAT32 partition';
   const OUT = 'tkl cp -r FAT32 partition → tree';
   const SP = ', spawned bin/tkl.js';
-  const s = (value: number): Pick<BenchRow, 'value' | 'unit' | 'higherIsBetter'> => ({ value, unit: 's', higherIsBetter: false });
+  const CPU = ', CPU time';
+  const row = (c: string, subject: string, k: string, what: 'wall' | 'cpu', note?: string): BenchRow => ({
+    case: c, subject, value: best.get(k)![what], unit: 's', higherIsBetter: false, ...(note !== undefined ? { note } : {}),
+  });
+  const M = 'mcopy -s (mtools)';
   return [
-    { case: IN, subject: 'tkl', ...s(best.tIn), note: `${note}; in this process through the CLI's main(), mount and unmount (flush) included` },
-    { case: IN, subject: 'mcopy -s (mtools)', ...s(best.mIn) },
-    { case: OUT, subject: 'tkl', ...s(best.tOut) },
-    { case: OUT, subject: 'mcopy -s (mtools)', ...s(best.mOut) },
-    { case: IN + SP, subject: 'tkl', ...s(best.sIn), note: 'a new Node process per command, as a user runs it' },
-    { case: IN + SP, subject: 'mcopy -s (mtools)', ...s(best.mIn) },
-    { case: OUT + SP, subject: 'tkl', ...s(best.sOut) },
-    { case: OUT + SP, subject: 'mcopy -s (mtools)', ...s(best.mOut) },
-    { case: 'process start: tkl --help, spawned', subject: 'tkl', ...s(best.start), note: 'what each spawned command pays before its work' },
+    row(IN, 'tkl', 't in', 'wall', `${note}; in this process through the CLI's main(), mount and unmount (flush) included`),
+    row(IN, M, 'm in', 'wall'),
+    row(OUT, 'tkl', 't out', 'wall'),
+    row(OUT, M, 'm out', 'wall'),
+    row(IN + CPU, 'tkl', 't in', 'cpu', 'user + system, every thread of the process'),
+    row(IN + CPU, M, 'm in', 'cpu'),
+    row(OUT + CPU, 'tkl', 't out', 'cpu'),
+    row(OUT + CPU, M, 'm out', 'cpu'),
+    row(IN + SP, 'tkl', 's in', 'wall', 'a new Node process per command, as a user runs it'),
+    row(IN + SP, M, 'm in', 'wall'),
+    row(OUT + SP, 'tkl', 's out', 'wall'),
+    row(OUT + SP, M, 'm out', 'wall'),
+    row(IN + SP + CPU, 'tkl', 's in', 'cpu'),
+    row(IN + SP + CPU, M, 'm in', 'cpu'),
+    row(OUT + SP + CPU, 'tkl', 's out', 'cpu'),
+    row(OUT + SP + CPU, M, 'm out', 'cpu'),
+    row('process start: tkl --help, spawned', 'tkl', 'start', 'wall', 'what each spawned command pays before its work'),
+    row('process start: tkl --help, spawned, CPU time', 'tkl', 'start', 'cpu'),
   ];
 }

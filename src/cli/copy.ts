@@ -77,29 +77,32 @@ export class Copier {
   }
 
   private async copyDir(from: string, to: string, st: NodeStat): Promise<void> {
-    let existing: NodeStat | null = null;
+    // Made first, looked at after: an existing directory is merged into, anything else refused.
+    let created = true;
     try {
-      existing = this.dst.lstat(to);
-    } catch {
-      existing = null;
-    }
-    if (existing !== null && (existing.mode & S_IFMT) !== S_IFDIR) {
-      this.report.fail(`tkl: cannot overwrite non-directory '${this.show('dst', to)}' with directory '${this.show('src', from)}'`);
-      return;
-    }
-    if (existing === null) {
-      try {
-        this.dst.mkdir(to, 0o700);
-      } catch (e) {
+      this.dst.mkdir(to, 0o700);
+    } catch (e) {
+      if ((e as { code?: unknown }).code !== 'EEXIST') {
         this.report.fail(cannotMsg('create directory', this.show('dst', to), e));
         return;
       }
-      // Whatever is there now must be the directory just made, not something swapped in.
-      const made = this.dst.lstat(to);
-      if ((made.mode & S_IFMT) !== S_IFDIR) {
-        this.report.fail(`tkl: '${this.show('dst', to)}' is not a directory after creating it; stopping there`);
-        return;
-      }
+      created = false;
+    }
+    let there: NodeStat;
+    try {
+      there = this.dst.lstat(to);
+    } catch (e) {
+      this.report.fail(cannotMsg('stat', this.show('dst', to), e));
+      return;
+    }
+    if ((there.mode & S_IFMT) !== S_IFDIR) {
+      // Whatever is there must be a directory: the one just made, not something swapped in.
+      this.report.fail(
+        created
+          ? `tkl: '${this.show('dst', to)}' is not a directory after creating it; stopping there`
+          : `tkl: cannot overwrite non-directory '${this.show('dst', to)}' with directory '${this.show('src', from)}'`,
+      );
+      return;
     }
     let names: string[];
     try {
@@ -115,7 +118,7 @@ export class Copier {
       }
       await this.copy(joinPath(from, n), joinPath(to, n), false);
     }
-    this.finish(to, st, existing === null, S_IFDIR);
+    this.finish(to, st, created, S_IFDIR);
   }
 
   private copySymlink(from: string, to: string, st: NodeStat): void {

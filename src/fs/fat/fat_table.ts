@@ -9,6 +9,9 @@ import { E, errno } from '../../kernel/errno.js';
 import { EUCLEAN } from '../../abi/linux/errno.js';
 import { FIRST_CLUSTER } from './layout.js';
 
+/** Typed arrays use the machine's byte order; FAT's is little-endian. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 export class FatTable {
   readonly type: 12 | 16 | 32;
   /** The first FAT's bytes. */
@@ -42,7 +45,11 @@ export class FatTable {
     this.bad = this.eocMin - 1;
     this.dirty = new Uint8Array(geo.fatSectors);
     let free = 0;
-    for (let c = FIRST_CLUSTER; c <= this.maxCluster; c++) if (this.get(c) === 0) free++;
+    if (this.type === 32 && LITTLE_ENDIAN && raw.byteOffset % 4 === 0) {
+      // FAT32 (large FATs): whole entries through a 32-bit view, the top four bits masked off.
+      const v = new Uint32Array(raw.buffer, raw.byteOffset, this.maxCluster + 1);
+      for (let c = FIRST_CLUSTER; c <= this.maxCluster; c++) if ((v[c]! & 0x0fffffff) === 0) free++;
+    } else for (let c = FIRST_CLUSTER; c <= this.maxCluster; c++) if (this.get(c) === 0) free++;
     this.freeCount = free;
   }
 

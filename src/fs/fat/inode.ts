@@ -47,6 +47,19 @@ const SLOT_FREE = 1;
 const SLOT_USED = 2;
 
 const ZERO_CHUNK = new Uint8Array(64 * 1024);
+
+/** Little-endian stores into a directory entry (no DataView per entry on the hot path). */
+function put16(raw: Uint8Array, at: number, v: number): void {
+  raw[at] = v & 0xff;
+  raw[at + 1] = (v >>> 8) & 0xff;
+}
+
+function put32(raw: Uint8Array, at: number, v: number): void {
+  raw[at] = v & 0xff;
+  raw[at + 1] = (v >>> 8) & 0xff;
+  raw[at + 2] = (v >>> 16) & 0xff;
+  raw[at + 3] = (v >>> 24) & 0xff;
+}
 const EMPTY = new Uint8Array(0);
 
 export class FatInode extends Inode {
@@ -401,18 +414,17 @@ export class FatInode extends Inode {
 
   /** The entry fields this inode owns (everything but the name and case flags). */
   private fillEntry(raw: Uint8Array, off: number): void {
-    const dv = new DataView(raw.buffer, raw.byteOffset + off, DIR_ENTRY_SIZE);
     raw[off + DIR_ATTR] = this.attr;
-    dv.setUint16(DIR_FST_CLUS_HI, this.sb.geo.type === 32 ? this.start >>> 16 : 0, true);
-    dv.setUint16(DIR_FST_CLUS_LO, this.start & 0xffff, true);
-    dv.setUint32(DIR_FILE_SIZE, this.isDir ? 0 : this.size, true);
+    put16(raw, off + DIR_FST_CLUS_HI, this.sb.geo.type === 32 ? this.start >>> 16 : 0);
+    put16(raw, off + DIR_FST_CLUS_LO, this.start & 0xffff);
+    put32(raw, off + DIR_FILE_SIZE, this.isDir ? 0 : this.size);
     const [wd, wt] = timespecToDos(this.mtime);
-    dv.setUint16(DIR_WRT_DATE, wd, true);
-    dv.setUint16(DIR_WRT_TIME, wt, true);
-    dv.setUint16(DIR_LST_ACC_DATE, timespecToDos(this.atime)[0], true);
+    put16(raw, off + DIR_WRT_DATE, wd);
+    put16(raw, off + DIR_WRT_TIME, wt);
+    put16(raw, off + DIR_LST_ACC_DATE, timespecToDos(this.atime)[0]);
     const [cd, ct, ctt] = timespecToDos(this.btime ?? this.mtime);
-    dv.setUint16(DIR_CRT_DATE, cd, true);
-    dv.setUint16(DIR_CRT_TIME, ct, true);
+    put16(raw, off + DIR_CRT_DATE, cd);
+    put16(raw, off + DIR_CRT_TIME, ct);
     raw[off + DIR_CRT_TIME_TENTH] = ctt;
   }
 
