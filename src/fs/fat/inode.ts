@@ -768,15 +768,17 @@ export class FatInode extends Inode {
   }
 
   override rename(oldName: string, inode: Inode, newDir: Inode, newName: string, target: Inode | null, flags: number): void {
-    // Linux's vfat has no RENAME_EXCHANGE before 6.0 and tkl does not do it either.
-    if (flags & RENAME_EXCHANGE) throw E.EINVAL;
     const src = inode as FatInode;
     const dst = newDir as FatInode;
     const tgt = target as FatInode | null;
     // A directory cannot move beneath itself. The VFS checks this on dentries, but FAT's are
     // not cached (two spellings of one directory are two dentries): check the inodes too.
-    if (src.isDir) {
-      for (let d: FatInode | null = dst; d !== null; d = d.parent) if (d === src) throw E.EINVAL;
+    if (src.isDir && dst.isWithin(src)) throw E.EINVAL;
+    if (flags & RENAME_EXCHANGE) {
+      if (tgt === null) throw E.ENOENT;
+      if (tgt.isDir && this.isWithin(tgt)) throw E.EINVAL;
+      this.exchange(src, dst, tgt);
+      return;
     }
     const old = this.entOf(src);
     const now = this.sb.clock.now();
@@ -811,17 +813,62 @@ export class FatInode extends Inode {
     if (src.isDir && dst !== this) {
       this.nlink--;
       dst.nlink++;
-      // ".." now names the new parent (0 for the root, FAT spec §6.7).
-      const { bh, off } = src.slotRef(1);
-      const pc = dst.parent === null ? 0 : dst.start;
-      const dv = new DataView(bh.data.buffer, bh.data.byteOffset + off, DIR_ENTRY_SIZE);
-      dv.setUint16(DIR_FST_CLUS_LO, pc & 0xffff, true);
-      dv.setUint16(DIR_FST_CLUS_HI, this.sb.geo.type === 32 ? pc >>> 16 : 0, true);
-      this.sb.cache.markDirty(bh);
+      src.setDotdot(dst);
     }
     src.ctime = truncateMtime(now);
     this.touchDir();
     if (dst !== this) dst.touchDir();
+  }
+
+  /**
+   * RENAME_EXCHANGE (Linux vfat since 6.0): `src` (here) and `tgt` (in `dst`) trade places.
+   * Each short entry keeps its names and case flags and takes the other inode's fields
+   * (attributes, first cluster, size, times); a directory that changes parent gets a new
+   * "..", and the parents' link counts follow a directory that moves.
+   */
+  private exchange(src: FatInode, dst: FatInode, tgt: FatInode): void {
+    const se = this.entOf(src);
+    const te = dst.entOf(tgt);
+    this.live.set(se.slot, tgt);
+    dst.live.set(te.slot, src);
+    se.ino = tgt.ino;
+    se.isDir = tgt.isDir;
+    te.ino = src.ino;
+    te.isDir = src.isDir;
+    src.parent = dst;
+    src.slot = te.slot;
+    tgt.parent = this;
+    tgt.slot = se.slot;
+    const now = truncateMtime(this.sb.clock.now());
+    src.ctime = tgt.ctime = now;
+    src.syncEntry();
+    tgt.syncEntry();
+    if (dst !== this) {
+      if (src.isDir) src.setDotdot(dst);
+      if (tgt.isDir) tgt.setDotdot(this);
+      if (src.isDir !== tgt.isDir) {
+        const moved = src.isDir ? 1 : -1;
+        this.nlink -= moved;
+        dst.nlink += moved;
+      }
+    }
+    this.touchDir();
+    if (dst !== this) dst.touchDir();
+  }
+
+  /** True when this directory is `dir` or lies beneath it. */
+  private isWithin(dir: FatInode): boolean {
+    for (let d: FatInode | null = this; d !== null; d = d.parent) if (d === dir) return true;
+    return false;
+  }
+
+  /** Points this directory's ".." entry at `parent` (cluster 0 for the root, FAT spec §6.7). */
+  private setDotdot(parent: FatInode): void {
+    const { bh, off } = this.slotRef(1);
+    const pc = parent.parent === null ? 0 : parent.start;
+    put16(bh.data, off + DIR_FST_CLUS_LO, pc & 0xffff);
+    put16(bh.data, off + DIR_FST_CLUS_HI, this.sb.geo.type === 32 ? pc >>> 16 : 0);
+    this.sb.cache.markDirty(bh);
   }
 
   /** A directory changed: its mtime (not kept for the root, which has no entry). */
