@@ -78,6 +78,8 @@ test('runs, cached and dirty blocks, forgets and evictions agree with a model of
         // A dirty block forgotten is dropped: the disk's bytes are what remains.
         cache.forget(b);
         model.set(disk.bytes.subarray(b * BS, (b + 1) * BS), b * BS);
+      } else if (op === 6 && rand(3) === 0) {
+        cache.prefetch(b, 1 + rand(Math.min(40, BLOCKS - b)));
       } else if (op === 6 && rand(10) === 0) {
         cache.sync();
         assert.deepEqual(disk.bytes, model, `${where}: the disk after sync`);
@@ -89,6 +91,24 @@ test('runs, cached and dirty blocks, forgets and evictions agree with a model of
     cache.sync();
     assert.deepEqual(disk.bytes, model, `seed ${seed}: the disk at the end`);
   }
+});
+
+test('prefetch reads what is missing in runs; runs and gets then need no device reads', () => {
+  const disk = new CountingDisk(new Uint8Array(BLOCKS * BS));
+  for (let i = 0; i < disk.bytes.length; i += BS) disk.bytes[i] = (i / BS) & 0xff;
+  const cache = new BufferCache(disk, BS);
+  const dirty = cache.get(105);
+  dirty.data[0] = 0xee;
+  cache.markDirty(dirty);
+  disk.reads = 0;
+  cache.prefetch(100, 10);
+  assert.equal(disk.reads, 2, 'blocks 100–104 and 106–109, around the cached 105');
+  disk.reads = 0;
+  const buf = new Uint8Array(10 * BS);
+  cache.readRun(100, 10, buf, 0);
+  for (let b = 100; b < 110; b++) assert.equal(cache.get(b).data[0], b === 105 ? 0xee : b & 0xff);
+  assert.equal(buf[5 * BS], 0xee, 'the dirty block is not replaced by the disk copy');
+  assert.equal(disk.reads, 0);
 });
 
 test('a run with no cached block is one device read, and a cached block splits it in two', () => {

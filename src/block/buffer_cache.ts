@@ -1,6 +1,7 @@
 // BufferCache: the block cache between filesystems and a device (Linux's buffer heads and
 // bio layer in one small piece). Metadata blocks are read and modified in the cache and
-// written back on sync(), sorted and coalesced into large writes. Bulk file data can bypass
+// written back on sync(), sorted and coalesced into large writes; prefetch() fills a range
+// in large reads. Bulk file data can bypass
 // it with readRun/writeRun, which move whole runs of blocks between the device and the
 // caller's buffer in one call while staying coherent with cached copies; a count of cached
 // blocks per group of 256 lets them skip the cache lookups where nothing is cached.
@@ -128,6 +129,26 @@ export class BufferCache {
     }
   }
 
+  /**
+   * Brings blocks [block, block+count) into the cache, reading the missing ones in runs (one
+   * device read per run): for metadata about to be read block by block, such as a directory.
+   * Errors: EIO (also past the end).
+   */
+  prefetch(block: number, count: number): void {
+    this.checkRange(block, count);
+    const bs = this.blockSize;
+    const end = block + count;
+    let b = this.nextMissing(block, end);
+    while (b < end) {
+      let e = b + 1;
+      while (e < end && !this.map.has(e)) e++;
+      const run = new Uint8Array((e - b) * bs);
+      this.dev.read(b * bs, run);
+      for (let i = b; i < e; i++) this.insert(new BufferHead(i, run.slice((i - b) * bs, (i - b + 1) * bs)));
+      b = this.nextMissing(e, end);
+    }
+  }
+
   /** Writes `count` blocks from `from[off…]` at `block` straight to the device, updating cached copies. */
   writeRun(block: number, count: number, from: Uint8Array, off: number): void {
     this.checkRange(block, count);
@@ -213,6 +234,13 @@ export class BufferCache {
       } else b = groupEnd;
     }
     return end;
+  }
+
+  /** The first block in [from, end) that is not cached, or `end`. */
+  private nextMissing(from: number, end: number): number {
+    let b = from;
+    while (b < end && this.map.has(b)) b++;
+    return b;
   }
 
   /** Keeps `groups` in step with a block entering (+1) or leaving (-1) the map. */

@@ -449,10 +449,27 @@ export class FatInode extends Inode {
     return { bh: this.sb.cache.get(sector), off: byte % g.bytesPerSector };
   }
 
+  /** Brings the directory's sectors into the cache, one device read per run of clusters. */
+  private prefetch(): void {
+    const g = this.sb.geo;
+    if (this.fixedRoot) {
+      this.sb.cache.prefetch(g.rootDirSector, g.rootDirSectors);
+      return;
+    }
+    const ch = this.chain();
+    for (let i = 0; i < ch.length; ) {
+      let j = i + 1;
+      while (j < ch.length && ch[j] === ch[j - 1]! + 1) j++;
+      this.sb.cache.prefetch(this.sb.clusterSector(ch[i]!), (j - i) * g.sectorsPerCluster);
+      i = j;
+    }
+  }
+
   /** Reads the directory's entries (once). Errors: EUCLEAN/EIO for a corrupt directory. */
   private load(): void {
     if (this.ents !== null) return;
     if (!this.isDir) throw E.ENOTDIR;
+    this.prefetch();
     const cap = this.capacity();
     const slots = new Uint8Array(cap);
     const ents: DirEnt[] = [];
