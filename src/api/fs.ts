@@ -49,7 +49,8 @@ export class Fs {
       const fd = sys_openat(t, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
       try {
         const size = sys_fstat(t, fd).size;
-        let buf = new Uint8Array(Math.max(size, 4096));
+        // One byte more than the size, so reading a file whole needs no regrowth to see EOF.
+        let buf = new Uint8Array(Math.max(size + 1, 4096));
         let len = 0;
         for (;;) {
           if (len === buf.length) {

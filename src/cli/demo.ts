@@ -1,13 +1,18 @@
 // `tkl demo`: boots a kernel, makes a few files through the syscalls and prints the result.
 
+import type { Command } from 'commander';
 import { boot } from '../index.js';
 import { O_CREAT, O_WRONLY, AT_FDCWD } from '../abi/linux/fcntl.js';
 
-export async function demo(args: string[]): Promise<number> {
-  if (args.includes('--help')) {
-    console.log('usage: tkl demo\n\nBoots a tkl kernel in this process, creates /srv/www with a few files\nthrough its syscalls, and prints the tree, /proc/mounts and uname.');
-    return 0;
-  }
+export function registerDemo(p: Command): void {
+  p.command('demo')
+    .description('boot a kernel in this process, build a small tree through its syscalls and show it')
+    .action(async () => {
+      process.exitCode = await demo();
+    });
+}
+
+export async function demo(): Promise<number> {
   const k = boot({ hostname: 'demo' });
   k.fs.mkdir('/srv/www/css', { recursive: true });
   k.fs.writeFile('/srv/www/index.html', '<h1>hello from tkl</h1>\n');

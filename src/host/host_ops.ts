@@ -73,3 +73,30 @@ export interface HostOps {
    */
   startThread(url: URL | string, data: unknown): HostThread;
 }
+
+/**
+ * A one-shot timer for `at` on `monotonic`, built on the runtime's setTimeout, which can fire
+ * a little early against a high-resolution clock: it re-arms until the deadline has passed.
+ * `unref` lets a Node process exit while only such timers are pending.
+ */
+export function deadlineTimer(monotonic: () => number, at: Instant, fire: () => void, unref: boolean): TimerHandle {
+  let handle: ReturnType<typeof setTimeout> | undefined;
+  const arm = (): void => {
+    const left = at - monotonic();
+    handle = setTimeout(() => {
+      if (at - monotonic() > 0) arm();
+      else {
+        handle = undefined;
+        fire();
+      }
+    }, Math.max(0, Math.ceil(left / NS_PER_MS)));
+    if (unref) (handle as { unref?: () => void }).unref?.();
+  };
+  arm();
+  return {
+    cancel: () => {
+      if (handle !== undefined) clearTimeout(handle);
+      handle = undefined;
+    },
+  };
+}

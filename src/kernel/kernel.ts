@@ -4,11 +4,13 @@
 // the standard tree (/dev, /proc, /tmp), and the first task's standard streams.
 
 import { AT_FDCWD, O_RDWR } from '../abi/linux/fcntl.js';
-import { VIRTBLK_MAJOR, makedev } from '../abi/linux/limits.js';
+import { BLOCK_EXT_MAJOR, VIRTBLK_MAJOR, makedev } from '../abi/linux/limits.js';
 import { MS_PER_MOUNT, MS_RDONLY } from '../abi/linux/mount.js';
 import { S_IFBLK, S_IFLNK } from '../abi/linux/stat.js';
 import type { HostOps } from '../host/host_ops.js';
 import type { BlockDevice } from '../block/block_device.js';
+import { blockDeviceFileOps } from '../block/block_file.js';
+import { scanPartitions } from '../block/partition_table.js';
 import { Dentry } from '../vfs/dentry.js';
 import type { File, FileOps } from '../vfs/file.js';
 import { directoryOps, regularFileOps } from '../vfs/file_ops.js';
@@ -20,6 +22,7 @@ import type { OpenContext } from '../vfs/vfs_ops.js';
 import { tmpfsType, type TmpfsInode } from '../fs/tmpfs/tmpfs.js';
 import { devtmpfsType, populateDev } from '../fs/devfs/devfs.js';
 import { procfsType } from '../fs/procfs/procfs.js';
+import { vfatType } from '../fs/fat/super.js';
 import { ext2Type, ext3Type, ext4Type } from '../fs/ext4/ext4.js';
 import { AnonInodes } from './anon.js';
 import { Cred } from './cred.js';
@@ -32,6 +35,7 @@ import { sys_mkdirat } from './syscalls/sys_namei.js';
 import { sys_mount } from './syscalls/sys_mount.js';
 import { sys_openat } from './syscalls/sys_open.js';
 import { sys_dup } from './syscalls/sys_fd.js';
+import { NetStack } from '../net/stack.js';
 
 export interface KernelOptions {
   host: HostOps;
@@ -47,6 +51,20 @@ export interface KernelOptions {
   groups?: number[];
   /** The first task's umask. Default 0o022. */
   umask?: number;
+  /** The fs.protected_* sysctls; by default what systemd-based distributions set. */
+  sysctl?: Partial<FsSysctl>;
+}
+
+/** Linux's fs.protected_* sysctls (Documentation/admin-guide/sysctl/fs.rst). */
+export interface FsSysctl {
+  /** 1: hard links only to files one owns or could read and write (else EPERM). */
+  protectedHardlinks: number;
+  /** 1: in sticky world-writable directories, follow only one's own symlinks or the directory owner's (else EACCES). */
+  protectedSymlinks: number;
+  /** 1 or 2: no O_CREAT opens of others' existing files in sticky world-writable (2: also group-writable) directories. */
+  protectedRegular: number;
+  /** The same as protectedRegular, for FIFOs. */
+  protectedFifos: number;
 }
 
 /** A registered disk: the device and its node name. */
@@ -62,6 +80,7 @@ export class Kernel {
   readonly console: Console;
   hostname: string;
   readonly maxOpenFiles: number;
+  readonly sysctl: FsSysctl;
   readonly fsTypes = new Map<string, FileSystemType>();
   readonly chrdevs: Map<number, FileOps>;
   readonly blkdevs = new Map<number, DiskEntry>();
@@ -81,6 +100,8 @@ export class Kernel {
   private nextMountId = 1;
   private nextAnonMinor = 1;
   private nextDiskIndex = 0;
+  private nextExtMinor = 0;
+  private netStack: NetStack | undefined;
 
   constructor(opts: KernelOptions) {
     // 1. Time and the console: everything after this stamps and logs through them.
@@ -90,6 +111,7 @@ export class Kernel {
     this.console = new Console(this.host);
     this.hostname = opts.hostname ?? 'tkl';
     this.maxOpenFiles = opts.maxOpenFiles ?? 1024;
+    this.sysctl = { protectedHardlinks: 1, protectedSymlinks: 1, protectedRegular: 1, protectedFifos: 1, ...opts.sysctl };
 
     // 2. Drivers: character devices by number; the open path finds them through here.
     this.chrdevs = standardCharDevices(this.host, this.console);
@@ -103,8 +125,7 @@ export class Kernel {
     this.anon = new AnonInodes(this.anonDev(), this.clock, this.nextMountId++);
 
     // 3. Filesystem types mount(2) knows by name.
-    for (const t of [tmpfsType, devtmpfsType, procfsType]) this.registerFilesystem(t);
-    for (const t of [ext4Type, ext3Type, ext2Type]) this.registerFilesystem(t);
+    for (const t of [tmpfsType, devtmpfsType, procfsType, vfatType, ext4Type, ext3Type, ext2Type]) this.registerFilesystem(t);
 
     // 4. The root filesystem: a tmpfs, mounted nowhere, the root of every path.
     const rootSb = tmpfsType.mount({
@@ -122,7 +143,9 @@ export class Kernel {
     // 6. The standard tree, made by the first task as root: /dev, /proc, /tmp, /mnt.
     const boot = this.init;
     const cred = boot.cred;
+    const umask = boot.umask;
     boot.cred = new Cred(0, 0);
+    boot.umask = 0;
     sys_mkdirat(boot, AT_FDCWD, '/dev', 0o755);
     sys_mount(boot, 'devtmpfs', '/dev', 'devtmpfs', 0, 'mode=755,size=64k');
     populateDev(this, this.lookupRoot('/dev'));
@@ -131,6 +154,7 @@ export class Kernel {
     sys_mkdirat(boot, AT_FDCWD, '/tmp', 0o1777);
     sys_mkdirat(boot, AT_FDCWD, '/mnt', 0o755);
     boot.cred = cred;
+    boot.umask = umask;
 
     // 7. Standard input, output and error of the first task: the console.
     const fd = sys_openat(boot, AT_FDCWD, '/dev/console', O_RDWR);
@@ -242,6 +266,10 @@ export class Kernel {
 
   /** Attaches `m` on `at` (mount_attach). */
   attachMount(m: Mount, at: PathRef): void {
+    // A mount point must stay findable by later walks, even in a directory whose children
+    // are not cached (procfs, FAT): pin its dentry under its parent.
+    const d = at.dentry;
+    if (!d.isRoot && d.parent.children?.get(d.name) !== d) (d.parent.children ??= new Map()).set(d.name, d);
     m.parent = at.mnt;
     m.mountpoint = at.dentry;
     m.detached = false;
@@ -294,6 +322,13 @@ export class Kernel {
     for (const sb of this.sbMounts.keys()) sb.sync();
   }
 
+  // ---- network ---------------------------------------------------------------------------
+
+  /** This kernel's TCP/IP stack (net/), made on first use with a loopback interface. */
+  get net(): NetStack {
+    return (this.netStack ??= new NetStack(this.host, this.timers));
+  }
+
   // ---- block devices ----------------------------------------------------------------------
 
   blockDevice(rdev: number): BlockDevice | undefined {
@@ -302,19 +337,26 @@ export class Kernel {
 
   /**
    * Attaches a disk (lkl_disk_add): it appears as /dev/vda, /dev/vdb, … (major 254, 16 minors
-   * per disk, as virtio-blk numbers them). Returns the node's path.
+   * per disk, as virtio-blk numbers them), its partitions as /dev/vda1, /dev/vda2, … (minor
+   * index*16 + n; numbers past 15 on major 259, as Linux's blkext). A corrupt partition
+   * table leaves the disk usable whole and is reported on the console. Returns the node's path.
    */
   addDisk(device: BlockDevice): string {
     const index = this.nextDiskIndex++;
     const name = `vd${diskLetters(index)}`;
     const rdev = makedev(VIRTBLK_MAJOR, index * 16);
     this.registerBlockDevice(name, rdev, device);
+    for (const p of scanPartitions(device, name, (msg) => this.host.console(msg))) {
+      const prdev = p.number < 16 ? makedev(VIRTBLK_MAJOR, index * 16 + p.number) : makedev(BLOCK_EXT_MAJOR, this.nextExtMinor++);
+      this.registerBlockDevice(`${name}${p.number}`, prdev, p.device);
+    }
     return `/dev/${name}`;
   }
 
-  /** Registers `device` under `rdev` and makes /dev/<name> for it. */
+  /** Registers `device` under `rdev` and makes /dev/<name> for it (openable as a file too). */
   registerBlockDevice(name: string, rdev: number, device: BlockDevice): void {
     this.blkdevs.set(rdev, { name, device });
+    this.blockFileOps.set(rdev, blockDeviceFileOps(device));
     this.makeNode(this.lookupRoot('/dev'), name, S_IFBLK | 0o660, rdev);
   }
 

@@ -10,6 +10,13 @@ import type { Kernel } from './kernel.js';
 export class Task {
   /** Exit status once the task has exited, else null. */
   exitCode: number | null = null;
+  /**
+   * LOOKUP_* flags added to every path walk of this task: LOOKUP_BENEATH confines each path
+   * to the directory it starts from (a capability sandbox, as WASI's preopens require).
+   */
+  resolveFlags = 0;
+  /** When the task was made, on the host's monotonic clock (for the CPU-time clocks). */
+  readonly startTime: number;
 
   constructor(
     readonly kernel: Kernel,
@@ -22,5 +29,7 @@ export class Task {
     readonly files: FdTable,
     /** The command name (/proc/PID/comm). */
     public comm: string,
-  ) {}
+  ) {
+    this.startTime = kernel.host.monotonic();
+  }
 }

@@ -32,10 +32,14 @@ export class Dentry {
     return this.children?.get(name);
   }
 
-  /** Caches `inode` as child `name` and returns its dentry (d_add). */
+  /**
+   * Caches `inode` as child `name` and returns its dentry (d_add). A directory whose inode
+   * says not to cache children (procfs; FAT, whose names match in any case) gets an
+   * uncached dentry.
+   */
   addChild(name: string, inode: Inode): Dentry {
     const d = new Dentry(name, this, inode);
-    (this.children ??= new Map()).set(name, d);
+    if (this.inode.cacheChildren) (this.children ??= new Map()).set(name, d);
     return d;
   }
 
@@ -63,7 +67,7 @@ export function dMove(d: Dentry, newParent: Dentry, name: string): void {
   newParent.dropChild(name);
   d.name = name;
   d.parent = newParent;
-  (newParent.children ??= new Map()).set(name, d);
+  if (newParent.inode.cacheChildren) (newParent.children ??= new Map()).set(name, d);
 }
 
 /** Swaps two dentries' places (d_exchange, for RENAME_EXCHANGE). */
@@ -76,6 +80,7 @@ export function dExchange(a: Dentry, b: Dentry): void {
   a.name = bn;
   b.parent = ap;
   b.name = an;
-  ap.children!.set(an, b);
-  bp.children!.set(bn, a);
+  // Directories that do not cache their children (FAT, procfs) hold neither dentry.
+  ap.children?.set(an, b);
+  bp.children?.set(bn, a);
 }

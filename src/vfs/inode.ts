@@ -70,6 +70,8 @@ export abstract class Inode {
   dead = false;
   /** VFS-private: evict() was called. */
   evicted = false;
+  /** VFS-private: an O_TMPFILE file that linkat may still give a name (I_LINKABLE). */
+  linkable = false;
 
   constructor(ino: number, init: NewInode, now: Timespec) {
     this.ino = ino;
@@ -114,6 +116,13 @@ export abstract class Inode {
   /** Creates a regular file. The VFS checked that `name` is absent. Errors: ENOSPC, EMLINK, EIO. */
   create(name: string, init: NewInode): Inode {
     throw E.EPERM;
+  }
+  /**
+   * Creates an unnamed regular file in this directory's filesystem (O_TMPFILE): nlink 0, in
+   * no directory, until linkat gives it a name. Errors: EOPNOTSUPP where unsupported, ENOSPC.
+   */
+  tmpfile(init: NewInode): Inode {
+    throw E.EOPNOTSUPP;
   }
   /** Creates a directory (nlink 2, `..` pointing here). Errors: ENOSPC, EMLINK, EIO. */
   mkdir(name: string, init: NewInode): Inode {

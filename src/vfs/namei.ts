@@ -7,6 +7,8 @@
 
 import { AT_FDCWD } from '../abi/linux/fcntl.js';
 import { MAXSYMLINKS, NAME_MAX, PATH_MAX } from '../abi/linux/limits.js';
+import { S_ISVTX, S_IWOTH } from '../abi/linux/stat.js';
+import { EXDEV } from '../abi/linux/errno.js';
 import { E, Errno } from '../kernel/errno.js';
 import type { Task } from '../kernel/task.js';
 import { Dentry } from './dentry.js';
@@ -28,6 +30,20 @@ export const LOOKUP_NO_SYMLINKS = 0x10;
 export const LOOKUP_NO_MAGICLINKS = 0x20;
 /** Crossing into another mount fails with EXDEV (RESOLVE_NO_XDEV). */
 export const LOOKUP_NO_XDEV = 0x40;
+
+/**
+ * What LOOKUP_BENEATH throws when a path would leave its starting directory (an absolute
+ * path or symlink, or `..` above the start). It is EXDEV as openat2(RESOLVE_BENEATH) gives,
+ * but a distinct instance, so sandboxing layers (WASI) can tell an escape from a rename
+ * across mounts.
+ */
+export const BENEATH_ESCAPE: Errno = (() => {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  const e = new Errno(EXDEV, 'path resolution would leave its starting directory');
+  Error.stackTraceLimit = limit;
+  return Object.freeze(e);
+})();
 
 export const enum LastType {
   NORM = 0,
@@ -94,6 +110,9 @@ export class Nameidata {
   lastType: LastType = LastType.ROOT;
   /** The last component was followed by one or more slashes. */
   trailing = false;
+  /** Mode and owner of the directory holding the last component (nd->dir_mode, dir_vfsuid). */
+  dirMode = 0;
+  dirUid = 0;
   private links = 0;
   private readonly stack: string[] = [];
 
@@ -143,6 +162,8 @@ export class Nameidata {
           this.last = name;
           this.lastType = type;
           this.trailing = k > j;
+          this.dirMode = this.dentry.inode.mode;
+          this.dirUid = this.dentry.inode.uid;
           return;
         }
         // The last component of a symlink's body, with more of the outer path to come.
@@ -239,6 +260,7 @@ export class Nameidata {
   private getLink(inode: Inode): string {
     if (this.links++ >= MAXSYMLINKS) throw E.ELOOP;
     if (this.flags & LOOKUP_NO_SYMLINKS) throw E.ELOOP;
+    this.mayFollowLink(inode);
     if (isMagicLink(inode)) {
       if (this.flags & (LOOKUP_NO_MAGICLINKS | LOOKUP_BENEATH)) throw E.ELOOP;
       const to = inode.jump(this.task);
@@ -251,8 +273,23 @@ export class Nameidata {
     return body;
   }
 
+  /**
+   * may_follow_link (fs.protected_symlinks): in a sticky, world-writable directory only the
+   * follower's own symlinks and the directory owner's are followed. `this.dentry` is the
+   * directory holding the link. Errors: EACCES.
+   */
+  private mayFollowLink(link: Inode): void {
+    if (!this.task.kernel.sysctl.protectedSymlinks) return;
+    const cred = this.task.cred;
+    if (cred.fsuid === link.uid) return;
+    const dir = this.dentry.inode;
+    if ((dir.mode & (S_ISVTX | S_IWOTH)) !== (S_ISVTX | S_IWOTH)) return;
+    if (dir.uid === link.uid) return;
+    throw E.EACCES;
+  }
+
   private jumpRoot(): void {
-    if (this.flags & LOOKUP_BENEATH) throw E.EXDEV;
+    if (this.flags & LOOKUP_BENEATH) throw BENEATH_ESCAPE;
     this.mnt = this.root.mnt;
     this.dentry = this.root.dentry;
   }
@@ -264,7 +301,7 @@ export class Nameidata {
   private dotdot(): void {
     for (;;) {
       if (this.mnt === this.root.mnt && this.dentry === this.root.dentry) {
-        if (this.flags & LOOKUP_BENEATH) throw E.EXDEV;
+        if (this.flags & LOOKUP_BENEATH) throw BENEATH_ESCAPE;
         return;
       }
       if (this.dentry !== this.mnt.root) break;
@@ -307,6 +344,8 @@ function skipSlashes(s: string, i: number): number {
  * dirfd, ENOTDIR when dirfd is not a directory and the path is relative and non-empty.
  */
 export function startWalk(task: Task, dirfd: number, path: string, flags: number): Nameidata {
+  // A sandboxed task (WASI) resolves every path beneath its starting directory.
+  flags |= task.resolveFlags;
   let start: PathRef;
   if (path.charCodeAt(0) === SLASH && !(flags & LOOKUP_BENEATH)) start = task.root;
   else if (dirfd === AT_FDCWD) start = task.cwd;

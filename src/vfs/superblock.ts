@@ -71,6 +71,11 @@ export interface SuperBlock {
   remount(flags: number, data: string): void;
   /** Flushes and releases everything; the SuperBlock is unusable afterwards. Errors: EIO. */
   kill(): void;
+  /**
+   * Optional: what `tkl info` shows beyond statfs — e.g. { features: [...], label, uuid,
+   * revision, mountCount, state }. Plain JSON-able values only.
+   */
+  describe?(): Record<string, unknown>;
 }
 
 export interface FileSystemType {

@@ -5,3 +5,5 @@ export * from './stat.js';
 export * from './mount.js';
 export * from './poll.js';
 export * from './limits.js';
+export * from './time.js';
+export * from './socket.js';

@@ -23,6 +23,8 @@ export const TTY_MAJOR = 5;
 export const TTYAUX_MAJOR = 5;
 /** Major number Linux gives virtio-blk disks on a typical system. */
 export const VIRTBLK_MAJOR = 254;
+/** Major number of partitions beyond a disk's own minors (Linux's BLOCK_EXT_MAJOR, "blkext"). */
+export const BLOCK_EXT_MAJOR = 259;
 
 export function makedev(major: number, minor: number): number {
   return ((major & 0xfff) << 8) | (minor & 0xff) | ((minor & ~0xff) << 12);

@@ -1,6 +1,7 @@
 // A disk backed by a file (Node only): synchronous positioned I/O on a file descriptor, so
 // sparse image files stay sparse. Opens read-only when asked, or when the file cannot be
-// opened for writing (then `readOnly` is true and writes fail with EROFS).
+// opened for writing (then `readOnly` is true and writes fail with EROFS). There is no
+// discard: Node has no fallocate(FALLOC_FL_PUNCH_HOLE), and writing zeros would un-sparse.
 
 import { closeSync, fstatSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
 import type { BlockDevice } from '../../block/block_device.js';

@@ -17,6 +17,9 @@ import { Xattrs } from '../../vfs/xattr.js';
 
 export const PAGE_SIZE = 4096;
 const PAGE_SHIFT = 12;
+/** Large aligned writes allocate pages 16 at a time, in one buffer (like a large folio). */
+const SLAB_PAGES = 16;
+const SLAB_SIZE = SLAB_PAGES * PAGE_SIZE;
 /** Linux's tmpfs counts 20 bytes per directory entry in a directory's size. */
 const BOGO_DIRENT_SIZE = 20;
 /** Symlink targets up to this length are kept in the inode and use no page. */
@@ -68,6 +71,13 @@ export class TmpfsInode extends Inode {
 
   override create(name: string, init: NewInode): Inode {
     return this.addNew(name, init);
+  }
+
+  override tmpfile(init: NewInode): Inode {
+    if (this.entries === null) throw E.ENOTDIR;
+    const child = this.sb.newInode(init);
+    child.nlink = 0;
+    return child;
   }
 
   override mknod(name: string, init: NewInode): Inode {
@@ -255,8 +265,13 @@ export class TmpfsInode extends Inode {
       const p = pos + done;
       const idx = p >>> PAGE_SHIFT;
       const inPage = p & (PAGE_SIZE - 1);
-      const n = Math.min(PAGE_SIZE - inPage, len - done);
       const page = pages[idx];
+      if (inPage === 0 && len - done >= SLAB_SIZE && page !== undefined && this.wholeSlab(idx, page)) {
+        buf.set(new Uint8Array(page.buffer, page.byteOffset, SLAB_SIZE), off + done);
+        done += SLAB_SIZE;
+        continue;
+      }
+      const n = Math.min(PAGE_SIZE - inPage, len - done);
       if (page === undefined) buf.fill(0, off + done, off + done + n);
       else if (n === PAGE_SIZE) buf.set(page, off + done);
       else buf.set(page.subarray(inPage, inPage + n), off + done);
@@ -273,6 +288,19 @@ export class TmpfsInode extends Inode {
       const p = pos + done;
       const idx = p >>> PAGE_SHIFT;
       const inPage = p & (PAGE_SIZE - 1);
+      if (inPage === 0 && (idx & (SLAB_PAGES - 1)) === 0 && len - done >= SLAB_SIZE && this.slabFree(idx)) {
+        // A whole aligned run of fresh pages: one allocation and one copy for all of them.
+        if (!this.sb.tryCharge(SLAB_PAGES)) {
+          if (done === 0) throw E.ENOSPC;
+          break;
+        }
+        const slab = new Uint8Array(SLAB_SIZE);
+        slab.set(buf.subarray(off + done, off + done + SLAB_SIZE));
+        for (let i = 0; i < SLAB_PAGES; i++) pages[idx + i] = slab.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE);
+        this.blocks += SLAB_SIZE / 512;
+        done += SLAB_SIZE;
+        continue;
+      }
       const n = Math.min(PAGE_SIZE - inPage, len - done);
       let page = pages[idx];
       if (page === undefined) {
@@ -291,6 +319,24 @@ export class TmpfsInode extends Inode {
     if (pos + done > this.size) this.size = pos + done;
     this.mtime = this.ctime = this.sb.clock.now();
     return done;
+  }
+
+  /** Pages idx…idx+15 are still the consecutive views of one slab, starting at `page`. */
+  private wholeSlab(idx: number, page: Uint8Array): boolean {
+    if (page.byteOffset !== 0 || page.buffer.byteLength !== SLAB_SIZE) return false;
+    const pages = this.pages!;
+    for (let i = 1; i < SLAB_PAGES; i++) {
+      const q = pages[idx + i];
+      if (q === undefined || q.buffer !== page.buffer || q.byteOffset !== i * PAGE_SIZE) return false;
+    }
+    return true;
+  }
+
+  private slabFree(idx: number): boolean {
+    const pages = this.pages!;
+    if (idx >= pages.length) return true;
+    for (let i = 0; i < SLAB_PAGES; i++) if (pages[idx + i] !== undefined) return false;
+    return true;
   }
 
   override fallocate(mode: number, offset: number, len: number): void {

@@ -3,7 +3,7 @@
 // Works in a window and in a worker.
 
 import type { HostOps, HostThread, Instant, TimerHandle } from '../host_ops.js';
-import { NS_PER_MS } from '../host_ops.js';
+import { NS_PER_MS, deadlineTimer } from '../host_ops.js';
 
 export interface BrowserHostOptions {
   console?: (text: string) => void;
@@ -30,24 +30,7 @@ export class BrowserHost implements HostOps {
   }
 
   setTimer(at: Instant, fire: () => void): TimerHandle {
-    let handle: ReturnType<typeof setTimeout> | undefined;
-    const arm = (): void => {
-      const left = at - this.monotonic();
-      handle = setTimeout(() => {
-        if (at - this.monotonic() > 0) arm();
-        else {
-          handle = undefined;
-          fire();
-        }
-      }, Math.max(0, Math.ceil(left / NS_PER_MS)));
-    };
-    arm();
-    return {
-      cancel: () => {
-        if (handle !== undefined) clearTimeout(handle);
-        handle = undefined;
-      },
-    };
+    return deadlineTimer(() => this.monotonic(), at, fire, false);
   }
 
   defer(fn: () => void): void {

@@ -4,7 +4,7 @@
 import { randomFillSync } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import type { HostOps, HostThread, Instant, TimerHandle } from '../host_ops.js';
-import { NS_PER_MS } from '../host_ops.js';
+import { deadlineTimer } from '../host_ops.js';
 
 const ORIGIN = process.hrtime.bigint();
 
@@ -34,27 +34,7 @@ export class NodeHost implements HostOps {
   }
 
   setTimer(at: Instant, fire: () => void): TimerHandle {
-    const delayMs = Math.max(0, (at - this.monotonic()) / NS_PER_MS);
-    // setTimeout may fire up to a millisecond early relative to hrtime; re-arm until due.
-    let handle: ReturnType<typeof setTimeout> | undefined;
-    const arm = (ms: number): void => {
-      handle = setTimeout(() => {
-        const left = at - this.monotonic();
-        if (left > 0) arm(Math.max(0, left / NS_PER_MS));
-        else {
-          handle = undefined;
-          fire();
-        }
-      }, Math.ceil(ms));
-      handle.unref?.();
-    };
-    arm(delayMs);
-    return {
-      cancel: () => {
-        if (handle !== undefined) clearTimeout(handle);
-        handle = undefined;
-      },
-    };
+    return deadlineTimer(() => this.monotonic(), at, fire, true);
   }
 
   defer(fn: () => void): void {

@@ -128,6 +128,8 @@ export class SimHost implements HostOps {
         throw e;
       },
     );
+    // The caller receives `watched` once it settles; until then its rejection is not "unhandled".
+    watched.catch(() => {});
     for (;;) {
       this.drainQueue();
       await yieldToEventLoop();

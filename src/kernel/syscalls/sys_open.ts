@@ -5,7 +5,8 @@ import {
   AT_FDCWD, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOFOLLOW, O_PATH, O_RDWR,
   O_TRUNC, O_WRONLY, __O_TMPFILE, O_TMPFILE, O_NOCTTY,
 } from '../../abi/linux/fcntl.js';
-import { S_IALLUGO, S_IFREG } from '../../abi/linux/stat.js';
+import { S_IALLUGO, S_IFIFO, S_IFMT, S_IFREG, S_ISVTX, S_IWGRP, S_IWOTH } from '../../abi/linux/stat.js';
+import type { Inode } from '../../vfs/inode.js';
 import { E } from '../errno.js';
 import type { Task } from '../task.js';
 import type { File } from '../../vfs/file.js';
@@ -18,7 +19,8 @@ import {
   accModeOf, doTruncate, fmodeOf, mayCreate, mayOpen, mntWantWrite, newInodeAttrs, vfsOpen,
 } from '../../vfs/vfs_ops.js';
 import { intArg, optInt } from './args.js';
-import type { PathRef } from '../../vfs/mount.js';
+import { PathRef } from '../../vfs/mount.js';
+import { Dentry } from '../../vfs/dentry.js';
 import { Blocked, mapBlocked } from '../wait_queue.js';
 
 /** close_range flag: mark close-on-exec instead of closing. */
@@ -78,14 +80,15 @@ export function sys_close_range(t: Task, first: number, last: number, flags: num
  * descriptor table). Exposed for other kernel parts (WASI, the Node façade).
  */
 export function doFilpOpen(t: Task, dirfd: number, path: string, flags: number, mode: number): File {
+  // build_open_how: O_PATH beats every other flag.
+  if (flags & O_PATH) flags &= O_DIRECTORY | O_NOFOLLOW | O_PATH | O_CLOEXEC;
   // build_open_flags
   flags |= O_LARGEFILE;
   if (flags & O_CREAT && flags & O_DIRECTORY) throw E.EINVAL;
   if (flags & __O_TMPFILE) {
     if ((flags & O_TMPFILE) !== O_TMPFILE) throw E.EINVAL;
     if (!(flags & (O_WRONLY | O_RDWR))) throw E.EINVAL;
-    // No filesystem here can make an unnamed file yet (Linux's answer for such filesystems).
-    throw E.EOPNOTSUPP;
+    return doTmpfile(t, dirfd, path, flags, (mode & S_IALLUGO) | S_IFREG);
   }
   let lookupFlags = flags & O_NOFOLLOW ? 0 : LOOKUP_FOLLOW;
   if (flags & O_DIRECTORY) lookupFlags |= LOOKUP_DIRECTORY;
@@ -122,6 +125,25 @@ export function doFilpOpen(t: Task, dirfd: number, path: string, flags: number, 
 }
 
 /**
+ * do_tmpfile: an unnamed file in the directory `path`. Without O_EXCL it may later get a
+ * name with linkat(fd, "", dir, name, AT_EMPTY_PATH). Errors: EOPNOTSUPP where the
+ * filesystem cannot, ENOTDIR, EACCES, EROFS, EISDIR for O_RDONLY-less flags mistakes.
+ */
+function doTmpfile(t: Task, dirfd: number, path: string, flags: number, mode: number): File {
+  const nd = startWalk(t, dirfd, path, LOOKUP_FOLLOW | LOOKUP_DIRECTORY);
+  const p = nd.lookup(path);
+  const dir = p.dentry.inode;
+  mayCreate(t.cred, p.mnt, dir);
+  mntWantWrite(p.mnt);
+  const inode = dir.tmpfile(newInodeAttrs(t, dir, mode, true));
+  if (!(flags & O_EXCL)) inode.linkable = true;
+  const d = new Dentry(`#${inode.ino}`, p.dentry, inode);
+  d.unhashed = true;
+  const file = vfsOpen(t.kernel.openContext, new PathRef(p.mnt, d), flags & ~(O_CREAT | O_TMPFILE), fmodeOf(flags));
+  return file;
+}
+
+/**
  * open_last_lookups: resolves (and with O_CREAT creates) the last component. Returns a
  * symlink body to continue with, or whether the file was created.
  */
@@ -152,12 +174,27 @@ function openLastLookups(t: Task, nd: Nameidata, flags: number, mode: number): s
   return link ?? false;
 }
 
+/**
+ * may_create_in_sticky (fs.protected_regular, fs.protected_fifos): O_CREAT must not open
+ * someone else's existing file in a sticky world-writable directory (or, at level 2, a
+ * sticky group-writable one) unless the directory's owner owns it. Errors: EACCES.
+ */
+function mayCreateInSticky(t: Task, dirMode: number, dirUid: number, inode: Inode): void {
+  if (!(dirMode & S_ISVTX)) return;
+  const sc = t.kernel.sysctl;
+  const level = inode.isReg ? sc.protectedRegular : (inode.mode & S_IFMT) === S_IFIFO ? sc.protectedFifos : 0;
+  if (level === 0) return;
+  if (inode.uid === t.cred.fsuid || inode.uid === dirUid) return;
+  if (dirMode & S_IWOTH || (level >= 2 && dirMode & S_IWGRP)) throw E.EACCES;
+}
+
 /** do_open: the checks on what was found, then the open itself and O_TRUNC. */
 function doOpen(t: Task, nd: Nameidata, flags: number, accMode: number, created: boolean): File {
   const inode = nd.inode;
   if (flags & O_CREAT) {
     if (flags & O_EXCL && !created) throw E.EEXIST;
     if (inode.isDir) throw E.EISDIR;
+    if (!created) mayCreateInSticky(t, nd.dirMode, nd.dirUid, inode);
   }
   if (nd.flags & LOOKUP_DIRECTORY && !inode.isDir) throw E.ENOTDIR;
   let truncate = false;

@@ -4,15 +4,21 @@
 
 import * as attr from './sys_attr.js';
 import * as dir from './sys_dir.js';
+import * as epoll from './sys_epoll.js';
+import * as fadvise from './sys_fadvise.js';
 import * as fd from './sys_fd.js';
 import * as mount from './sys_mount.js';
 import * as namei from './sys_namei.js';
 import * as open from './sys_open.js';
 import * as poll from './sys_poll.js';
 import * as proc from './sys_proc.js';
+import * as random from './sys_random.js';
 import * as rw from './sys_rw.js';
+import * as socket from './sys_socket.js';
+import * as sched from './sys_sched.js';
 import * as stat from './sys_stat.js';
 import * as sync from './sys_sync.js';
+import * as time from './sys_time.js';
 import * as xattr from './sys_xattr.js';
 import type { Task } from '../task.js';
 
@@ -58,9 +64,27 @@ export const SYSCALLS = {
   writev: e(20, rw.sys_writev, B),
   access: e(21, attr.sys_access, { paths: [0] }),
   pipe: e(22, fd.sys_pipe),
+  sched_yield: e(24, sched.sys_sched_yield),
   dup: e(32, fd.sys_dup),
   dup2: e(33, fd.sys_dup2),
+  nanosleep: e(35, time.sys_nanosleep, B),
   getpid: e(39, proc.sys_getpid),
+  // ---- sockets (net/): AF_INET stream/dgram (and ICMP ping), AF_UNIX stream/dgram ----
+  socket: e(41, socket.sys_socket, { partial: 'AF_INET (TCP, UDP, ICMP ping) and AF_UNIX stream/dgram; no AF_INET6, raw or packet sockets' }),
+  connect: e(42, socket.sys_connect, B),
+  accept: e(43, socket.sys_accept, B),
+  sendto: e(44, socket.sys_sendto, B),
+  recvfrom: e(45, socket.sys_recvfrom, B),
+  sendmsg: e(46, socket.sys_sendmsg, { ...B, partial: 'no ancillary data (SCM_RIGHTS, IP_PKTINFO)' }),
+  recvmsg: e(47, socket.sys_recvmsg, { ...B, partial: 'no ancillary data' }),
+  shutdown: e(48, socket.sys_shutdown),
+  bind: e(49, socket.sys_bind),
+  listen: e(50, socket.sys_listen),
+  getsockname: e(51, socket.sys_getsockname),
+  getpeername: e(52, socket.sys_getpeername),
+  socketpair: e(53, socket.sys_socketpair),
+  setsockopt: e(54, socket.sys_setsockopt),
+  getsockopt: e(55, socket.sys_getsockopt),
   uname: e(63, proc.sys_uname),
   fcntl: e(72, fd.sys_fcntl, { partial: 'no record locks (F_GETLK/F_SETLK/F_OFD_*), leases or F_SETOWN' }),
   fsync: e(74, sync.sys_fsync),
@@ -118,8 +142,15 @@ export const SYSCALLS = {
   removexattr: e(197, xattr.sys_removexattr, { paths: [0] }),
   lremovexattr: e(198, xattr.sys_lremovexattr, { paths: [0] }),
   fremovexattr: e(199, xattr.sys_fremovexattr),
+  epoll_create: e(213, epoll.sys_epoll_create),
   getdents64: e(217, dir.sys_getdents64),
-  openat: e(257, open.sys_openat, { paths: [1], partial: 'O_TMPFILE answers EOPNOTSUPP' }),
+  fadvise64: e(221, fadvise.sys_fadvise64, { partial: 'advice is checked and accepted, and changes nothing' }),
+  clock_gettime: e(228, time.sys_clock_gettime, { partial: 'the CPU-time clocks count the time since the task began' }),
+  clock_getres: e(229, time.sys_clock_getres),
+  clock_nanosleep: e(230, time.sys_clock_nanosleep, B),
+  epoll_wait: e(232, epoll.sys_epoll_wait, B),
+  epoll_ctl: e(233, epoll.sys_epoll_ctl),
+  openat: e(257, open.sys_openat, { paths: [1] }),
   mkdirat: e(258, namei.sys_mkdirat, { paths: [1] }),
   mknodat: e(259, namei.sys_mknodat, { paths: [1] }),
   fchownat: e(260, attr.sys_fchownat, { paths: [1] }),
@@ -133,13 +164,17 @@ export const SYSCALLS = {
   faccessat: e(269, attr.sys_faccessat, { paths: [1] }),
   ppoll: e(271, poll.sys_ppoll, { ...B, partial: 'signal masks are accepted and ignored (no signals)' }),
   utimensat: e(280, attr.sys_utimensat, { paths: [1] }),
+  epoll_pwait: e(281, epoll.sys_epoll_pwait, { ...B, partial: 'signal masks are accepted and ignored (no signals)' }),
   fallocate: e(285, attr.sys_fallocate),
+  accept4: e(288, socket.sys_accept4, B),
+  epoll_create1: e(291, epoll.sys_epoll_create1),
   dup3: e(292, fd.sys_dup3),
   pipe2: e(293, fd.sys_pipe2),
   preadv: e(295, rw.sys_preadv),
   pwritev: e(296, rw.sys_pwritev),
   syncfs: e(306, sync.sys_syncfs),
   renameat2: e(316, namei.sys_renameat2, { paths: [1, 3], partial: 'RENAME_WHITEOUT answers EINVAL' }),
+  getrandom: e(318, random.sys_getrandom),
   statx: e(332, stat.sys_statx, { paths: [1] }),
   close_range: e(436, open.sys_close_range),
   faccessat2: e(439, attr.sys_faccessat2, { paths: [1] }),

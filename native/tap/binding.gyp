@@ -1,0 +1,8 @@
+{
+  "targets": [
+    {
+      "target_name": "tkl_tap",
+      "sources": ["tap.c"]
+    }
+  ]
+}

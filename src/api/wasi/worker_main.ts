@@ -1,0 +1,138 @@
+// The worker thread of `tkl run`: boots a kernel whose host polls instead of using an event
+// loop (WorkerHost, or the sim host on virtual time), wires stdin to the ring the main thread
+// fills and stdout/stderr to the host's descriptors (or to messages), runs the program and
+// reports its exit code. Everything here is synchronous; the main thread owns host I/O.
+
+import { writeSync } from 'node:fs';
+import { parentPort, workerData } from 'node:worker_threads';
+import { SimHalt } from '../../host/sim/sim_halt.js';
+import { SimHost } from '../../host/sim/sim_host.js';
+import { Doorbell } from '../../host/worker/doorbell.js';
+import { ByteRing } from '../../host/worker/ring.js';
+import { WorkerHost } from '../../host/worker/worker_host.js';
+import type { Halt } from '../../host/halt.js';
+import type { HostOps } from '../../host/host_ops.js';
+import { Kernel } from '../../kernel/kernel.js';
+import { Process } from '../boot.js';
+import { dhcpConfigure } from '../../net/dhcp/client.js';
+import { RingNetDevice, type RingLinkInit } from '../../drivers/net/ring_link.js';
+import { BytesInput, RingInput, inputOps, outputOps, type OutputSink } from './stdio.js';
+import { SetupError, TRAP_EXIT_CODE, runProgram, type ProgramConfig } from './program.js';
+
+/** Where an output stream goes: a host descriptor written directly, or messages to the main thread. */
+export type OutputSpec = { kind: 'fd'; fd: number; tty: boolean } | { kind: 'message'; tty: boolean };
+
+/** What the main thread hands the worker. */
+export interface WorkerInit {
+  module: WebAssembly.Module;
+  config: ProgramConfig;
+  /** The doorbell word (an Int32Array over a SharedArrayBuffer). */
+  doorbell: Int32Array;
+  /** stdin: a ring the main thread fills, or null for an empty stdin. */
+  stdin: { ring: SharedArrayBuffer; tty: boolean } | null;
+  stdout: OutputSpec;
+  stderr: OutputSpec;
+  sim: { seed: number } | null;
+  hostname?: string;
+  /** The network: a link to the device the main thread holds, and its configuration. */
+  net: WorkerNet | null;
+}
+
+export interface WorkerNet {
+  link: RingLinkInit;
+  /** ADDR/PREFIX, or null. */
+  ip: string | null;
+  gw: string | null;
+  dns: string[];
+  /** Take the address and gateway from DHCP before the program starts. */
+  dhcp: boolean;
+}
+
+/** Messages to the main thread. */
+export type WorkerMessage =
+  | { type: 'output'; fd: 1 | 2; data: Uint8Array }
+  | { type: 'exit'; code: number }
+  | { type: 'error'; message: string; trap: boolean };
+
+const init = workerData as WorkerInit;
+const port = parentPort!;
+
+function sinkFor(spec: OutputSpec, fd: 1 | 2): OutputSink {
+  if (spec.kind === 'message') return (bytes) => port.postMessage({ type: 'output', fd, data: bytes.slice() } satisfies WorkerMessage);
+  const hostFd = spec.fd;
+  return (bytes) => writeAll(hostFd, bytes);
+}
+
+/** Writes all of `bytes` to a host descriptor, waiting out EAGAIN on a non-blocking pipe. */
+function writeAll(fd: number, bytes: Uint8Array): void {
+  let off = 0;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  while (off < bytes.length) {
+    try {
+      off += writeSync(fd, bytes, off, bytes.length - off);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      Atomics.wait(pause, 0, 0, 1);
+    }
+  }
+}
+
+const doorbell = new Doorbell(init.doorbell);
+let host: HostOps;
+let halt: Halt;
+if (init.sim !== null) {
+  const sim = new SimHost({ seed: init.sim.seed, console: (text) => writeAll(2, new TextEncoder().encode(text)) });
+  host = sim;
+  halt = new SimHalt(sim, doorbell);
+} else {
+  const wh = new WorkerHost({ doorbell });
+  host = wh;
+  halt = wh;
+}
+const k = new Kernel({ host, hostname: init.hostname ?? 'tkl' });
+let netError: string | null = null;
+if (init.net !== null) {
+  const dev = new RingNetDevice(init.net.link);
+  doorbell.onRing(() => dev.poll());
+  const iface = k.net.addInterface(dev);
+  k.net.setUp(iface, true);
+  if (init.net.ip !== null) k.net.addAddress(iface, init.net.ip);
+  if (init.net.dhcp) {
+    if (!(host instanceof WorkerHost)) netError = '--dhcp needs the real host (not --sim)';
+    else {
+      try {
+        const lease = await host.runAsync(dhcpConfigure(new Process(k, k.init), iface, { writeResolvConf: false }));
+        writeAll(2, new TextEncoder().encode(`tkl run: dhcp: ${lease.addr}/${lease.prefix} gw ${lease.router ?? '-'} from ${lease.server}\n`));
+      } catch (e) {
+        netError = (e as Error).message;
+      }
+    }
+  }
+  if (init.net.gw !== null) k.net.addRoute({ dst: 'default', via: init.net.gw, dev: iface.name });
+}
+
+let stdinOps;
+if (init.stdin === null) stdinOps = inputOps(new BytesInput(new Uint8Array(0)));
+else {
+  const input = new RingInput(new ByteRing(init.stdin.ring));
+  doorbell.onRing(() => input.arrived());
+  stdinOps = inputOps(input);
+}
+const stdio = {
+  stdin: stdinOps,
+  stdout: outputOps(sinkFor(init.stdout, 1)),
+  stderr: outputOps(sinkFor(init.stderr, 2)),
+  tty: [init.stdin?.tty ?? false, init.stdout.tty, init.stderr.tty] as [boolean, boolean, boolean],
+};
+
+let msg: WorkerMessage;
+try {
+  if (netError !== null) throw new SetupError(netError);
+  msg = { type: 'exit', code: runProgram(k, halt, init.module, init.config, stdio) };
+} catch (e) {
+  if (e instanceof WebAssembly.RuntimeError) msg = { type: 'error', message: `wasm trap: ${e.message}`, trap: true };
+  else if (e instanceof SetupError || e instanceof WebAssembly.LinkError) msg = { type: 'error', message: e.message, trap: false };
+  else msg = { type: 'error', message: e instanceof Error ? (e.stack ?? e.message) : String(e), trap: false };
+}
+port.postMessage(msg);
+void TRAP_EXIT_CODE;

@@ -1,0 +1,142 @@
+// The network options every networking command shares, parsed in one place:
+//   --net none|tap:NAME|udp:LOCAL,REMOTE|passt[:SOCKET]|stream:PATH   the device
+//   --ip ADDR/PREFIX  --gw ADDR  --dhcp  --dns ADDR  --mtu N  --pcap FILE
+// setupNet() boots a kernel, attaches the device (with capture) and configures it.
+
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { boot, type Tkl } from '../index.js';
+import type { NetDevice } from '../net/netdevice.js';
+import type { NetInterface } from '../net/interface/interface.js';
+import { PcapTap, PcapWriter } from '../drivers/net/pcap.js';
+import { UdpTunnelDevice } from '../drivers/net/udp_tunnel.js';
+import { StreamDevice } from '../drivers/net/stream.js';
+import { TapDevice } from '../drivers/net/tap.js';
+import { dhcpConfigure } from '../net/dhcp/client.js';
+import { parseCidr, parseIpv4Addr } from '../net/wire/ipv4.js';
+
+export interface NetSetup {
+  net: string;
+  ip: string | null;
+  gw: string | null;
+  dhcp: boolean;
+  dns: string[];
+  mtu: number | null;
+  pcap: string | null;
+}
+
+export const netUsage = '[--net none|tap:NAME|udp:LOCAL,REMOTE|passt[:SOCKET]] [--ip ADDR/PREFIX] [--gw ADDR] [--dhcp] [--dns ADDR] [--mtu N] [--pcap FILE]';
+
+export const netHelp = `network options:
+  --net none            only the loopback interface (default)
+  --net tap:NAME        a Linux TAP device (needs the optional addon, see README)
+  --net udp:LOCAL,REMOTE  Ethernet in UDP (QEMU -netdev dgram), e.g. udp:127.0.0.1:5555,127.0.0.1:5556
+  --net passt[:SOCKET]  passt over its UNIX socket (default /tmp/passt_1.socket): no root needed
+  --ip ADDR/PREFIX      static address (e.g. 10.0.0.2/24)    --gw ADDR   default gateway
+  --dhcp                take address, gateway and DNS from DHCP
+  --dns ADDR            nameserver for /etc/resolv.conf      --mtu N     interface MTU
+  --pcap FILE           write every frame of the interface to FILE (pcap; Wireshark reads it)`;
+
+/** Pulls the shared options out of `args`. Errors: an Error with a message for the user. */
+export function parseNetArgs(args: string[]): { net: NetSetup; args: string[] } {
+  const net: NetSetup = { net: 'none', ip: null, gw: null, dhcp: false, dns: [], mtu: null, pcap: null };
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const val = (): string => {
+      const v = args[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    switch (a) {
+      case '--net':
+        net.net = val();
+        if (!/^(none|tap:.+|udp:[^,]+,.+|passt(:.+)?|stream:.+)$/.test(net.net)) throw new Error(`bad --net '${net.net}'`);
+        break;
+      case '--ip':
+        net.ip = val();
+        if (parseCidr(net.ip) === null || !net.ip.includes('/')) throw new Error(`bad --ip '${net.ip}' (want ADDR/PREFIX)`);
+        break;
+      case '--gw':
+        net.gw = val();
+        if (parseIpv4Addr(net.gw) === null) throw new Error(`bad --gw '${net.gw}'`);
+        break;
+      case '--dns': {
+        const d = val();
+        if (parseIpv4Addr(d) === null) throw new Error(`bad --dns '${d}'`);
+        net.dns.push(d);
+        break;
+      }
+      case '--mtu':
+        net.mtu = Number(val());
+        if (!Number.isInteger(net.mtu) || net.mtu < 68 || net.mtu > 65521) throw new Error('bad --mtu');
+        break;
+      case '--dhcp':
+        net.dhcp = true;
+        break;
+      case '--pcap':
+        net.pcap = val();
+        break;
+      default:
+        rest.push(a);
+    }
+  }
+  if (net.net === 'none' && (net.ip || net.dhcp)) throw new Error('--ip/--dhcp need a --net device');
+  return { net, args: rest };
+}
+
+/** Opens the device named by --net. */
+export async function openDevice(spec: string, mtu: number | null): Promise<NetDevice | null> {
+  const m = mtu ?? undefined;
+  if (spec === 'none') return null;
+  if (spec.startsWith('tap:')) return TapDevice.open({ name: spec.slice(4), mtu: m });
+  if (spec.startsWith('udp:')) {
+    const [local, remote] = spec.slice(4).split(',');
+    return UdpTunnelDevice.open({ local: local!, remote: remote!, mtu: m });
+  }
+  if (spec.startsWith('passt')) return StreamDevice.open({ path: spec.slice(6) || '/tmp/passt_1.socket', mtu: m });
+  if (spec.startsWith('stream:')) return StreamDevice.open({ path: spec.slice(7), mtu: m });
+  throw new Error(`bad --net '${spec}'`);
+}
+
+export interface NetReady {
+  k: Tkl;
+  iface: NetInterface | null;
+  close(): void;
+}
+
+/** Brings the network up as `net` says, in `kernel` or in a freshly booted one. */
+export async function setupNet(net: NetSetup, kernel?: Tkl): Promise<NetReady> {
+  const k = kernel ?? boot({ hostname: 'tkl' });
+  let pcapOut: WriteStream | null = null;
+  let dev = await openDevice(net.net, net.mtu);
+  let iface: NetInterface | null = null;
+  if (dev !== null) {
+    if (net.pcap !== null) {
+      const out = createWriteStream(net.pcap);
+      pcapOut = out;
+      dev = new PcapTap(dev, new PcapWriter((c) => out.write(c), k.kernel.host));
+    }
+    iface = k.kernel.net.addInterface(dev);
+    if (net.mtu !== null) k.kernel.net.setMtu(iface, Math.min(net.mtu, dev.mtu));
+    k.kernel.net.setUp(iface, true);
+    if (net.ip !== null) k.kernel.net.addAddress(iface, net.ip);
+    if (net.dhcp) {
+      const lease = await dhcpConfigure(k, iface);
+      console.error(`tkl: dhcp: ${lease.addr}/${lease.prefix} gw ${lease.router ?? '-'} dns ${lease.dns.join(',') || '-'} from ${lease.server}`);
+    }
+    if (net.gw !== null) k.kernel.net.addRoute({ dst: 'default', via: net.gw, dev: iface.name });
+  }
+  if (net.dns.length > 0) {
+    if (!k.fs.exists('/etc')) k.fs.mkdir('/etc');
+    k.fs.writeFile('/etc/resolv.conf', net.dns.map((d) => `nameserver ${d}\n`).join(''));
+  }
+  const d = dev;
+  return {
+    k,
+    iface,
+    close() {
+      d?.close?.();
+      pcapOut?.end();
+    },
+  };
+}

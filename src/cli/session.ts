@@ -1,0 +1,148 @@
+// A CLI session: one kernel in this process, the images a command names attached to it as
+// disks and mounted under /images/N, and a clean unmount (which flushes) on success, on
+// error and on Ctrl-C. Read commands open images read-only, so they can never change them.
+
+import { existsSync } from 'node:fs';
+import { boot, type Tkl } from '../index.js';
+import { fileDisk, type FileDisk } from '../drivers/block/file_disk.js';
+import { MS_RDONLY } from '../abi/linux/mount.js';
+import { dataPartitions, readPartitionTable } from '../block/partition_table.js';
+import type { BlockDevice } from '../block/block_device.js';
+import { PartitionDevice } from '../block/partition.js';
+import type { ImageAddress } from './address.js';
+import { probe, type Probe } from './probe.js';
+import { LOOKUP_FOLLOW, pathLookup } from '../vfs/namei.js';
+import { AT_FDCWD } from '../abi/linux/fcntl.js';
+import { CliError, cannot, reason } from './output.js';
+
+export interface OpenedImage {
+  /** "disk.img" or "disk.img:2", as written. */
+  name: string;
+  mountPoint: string;
+  probe: Probe;
+  readOnly: boolean;
+  /** The partition number, or null for a bare filesystem image. */
+  partition: number | null;
+}
+
+export class Session {
+  readonly k: Tkl;
+  private readonly images = new Map<string, OpenedImage>();
+  private readonly disks: FileDisk[] = [];
+  private next = 0;
+  private closed = false;
+
+  constructor() {
+    this.k = boot({ hostname: 'tkl' });
+  }
+
+  /**
+   * Attaches and mounts the filesystem an address names (once per image and partition).
+   * Errors: CliError with a coreutils-style message.
+   */
+  open(a: ImageAddress, write: boolean): OpenedImage {
+    const key = `${a.image}\0${a.part ?? ''}`;
+    const known = this.images.get(key);
+    if (known !== undefined) {
+      if (write && known.readOnly) throw new CliError(`tkl: '${known.name}' is open read-only`);
+      return known;
+    }
+    const name = a.part === null ? a.image : `${a.image}:${a.part}`;
+    if (!existsSync(a.image)) throw new CliError(cannot('open', a.image, { code: 'ENOENT' }));
+    let disk: FileDisk;
+    try {
+      disk = fileDisk(a.image, { readOnly: !write });
+    } catch (e) {
+      throw new CliError(cannot('open', a.image, e));
+    }
+    this.disks.push(disk);
+    if (write && disk.readOnly) throw new CliError(cannot('open', `${a.image}' for writing: '${a.image}`, { code: 'EROFS' }));
+    const { device, partition } = choosePartition(disk, a);
+    const p = probe(device);
+    if (p === null) throw new CliError(`tkl: cannot mount '${name}': no ext2/3/4 or FAT filesystem found`);
+    const k = this.k;
+    const node = k.addDisk(disk);
+    const source = partition === null ? node : `${node}${partition}`;
+    const mountPoint = `/images/${this.next++}`;
+    k.fs.mkdir(mountPoint, { recursive: true });
+    try {
+      k.sys.mount(source, mountPoint, p.type, write ? 0 : MS_RDONLY, '');
+    } catch (e) {
+      throw new CliError(cannot('mount', name, e));
+    }
+    const opened: OpenedImage = { name, mountPoint, probe: p, readOnly: !write, partition };
+    this.images.set(key, opened);
+    return opened;
+  }
+
+  /** The kernel path for an image address (opening the image if needed). */
+  path(a: ImageAddress, write: boolean): string {
+    const img = this.open(a, write);
+    const rel = a.path.replace(/^\/+/, '');
+    return rel === '' ? img.mountPoint : `${img.mountPoint}/${rel}`;
+  }
+
+  /** The filesystem's own description of itself (features and the like), if it has one. */
+  describe(img: OpenedImage): Record<string, unknown> {
+    const t = this.k.kernel.init;
+    const p = pathLookup(t, AT_FDCWD, img.mountPoint, LOOKUP_FOLLOW);
+    return p.mnt.sb.describe?.() ?? {};
+  }
+
+  /** Unmounts everything (flushing each filesystem) and closes the image files. */
+  close(): string[] {
+    if (this.closed) return [];
+    this.closed = true;
+    const problems: string[] = [];
+    for (const img of this.images.values()) {
+      try {
+        this.k.sys.umount2(img.mountPoint, 0);
+      } catch (e) {
+        problems.push(cannot('unmount', img.name, e));
+      }
+    }
+    for (const d of this.disks) {
+      try {
+        d.flush();
+        d.close();
+      } catch (e) {
+        problems.push(`tkl: closing '${d.path}': ${reason(e)}`);
+      }
+    }
+    return problems;
+  }
+}
+
+/**
+ * The device holding the filesystem: the whole disk for a bare filesystem image, else the
+ * chosen partition (a number, a GPT name or a filesystem label), or the only one.
+ */
+function choosePartition(disk: BlockDevice, a: ImageAddress): { device: BlockDevice; partition: number | null } {
+  let table;
+  try {
+    table = readPartitionTable(disk);
+  } catch (e) {
+    throw new CliError(`tkl: cannot read the partition table of '${a.image}': ${reason(e)}`);
+  }
+  const parts = dataPartitions(table);
+  const open = (n: number): { device: BlockDevice; partition: number } => {
+    const p = parts.find((x) => x.number === n);
+    if (p === undefined) throw new CliError(`tkl: '${a.image}' has no partition ${n}`);
+    return { device: new PartitionDevice(disk, p.start, p.size, { readOnly: disk.readOnly }), partition: n };
+  };
+  if (a.part === null) {
+    if (table === null || parts.length === 0) return { device: disk, partition: null };
+    if (parts.length === 1) return open(parts[0]!.number);
+    throw new CliError(
+      `tkl: '${a.image}' has ${parts.length} partitions; name one, e.g. '${a.image}:${parts[0]!.number}:${a.path}' (see 'tkl parts ${a.image}')`,
+    );
+  }
+  if (/^\d+$/.test(a.part)) return open(Number(a.part));
+  const byName = parts.find((p) => p.name === a.part);
+  if (byName !== undefined) return open(byName.number);
+  for (const p of parts) {
+    const dev = new PartitionDevice(disk, p.start, p.size, { readOnly: true });
+    if (probe(dev)?.label === a.part) return open(p.number);
+  }
+  throw new CliError(`tkl: '${a.image}' has no partition named or labelled '${a.part}'`);
+}

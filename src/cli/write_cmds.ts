@@ -1,0 +1,417 @@
+// Commands that change images: cp, mv, mkdir, rm, ln, chmod, chown, touch, truncate.
+
+import { Option, type Command } from 'commander';
+import { existsSync } from 'node:fs';
+import { basename } from 'node:path';
+import { parseAddress, type Address } from './address.js';
+import { imageArgs } from './read_cmds.js';
+import { inSession, checkInterrupt } from './in_session.js';
+import { Copier, measure } from './copy.js';
+import { hostOps, kernelOps, type FsOps } from './fsops.js';
+import { Progress } from './progress.js';
+import { CliError, UsageError, cannot, parseSize } from './output.js';
+import type { Session } from './session.js';
+import { AT_FDCWD, O_CREAT, O_WRONLY } from '../abi/linux/fcntl.js';
+import { S_IFDIR, S_IFMT, UTIME_NOW, UTIME_OMIT } from '../abi/linux/stat.js';
+import type { Timespec } from '../vfs/time.js';
+
+/** A resolved endpoint: which side and its path there. */
+interface End {
+  ops: FsOps;
+  path: string;
+  shown: string;
+}
+
+function resolve(s: Session, a: Address, write: boolean): End {
+  if (a.kind === 'host') return { ops: hostOps, path: a.path, shown: a.text };
+  return { ops: kernelOps(s.k), path: s.path(a, write), shown: a.text };
+}
+
+function isDir(e: End): boolean {
+  try {
+    return (e.ops.stat(e.path).mode & S_IFMT) === S_IFDIR;
+  } catch {
+    return false;
+  }
+}
+
+function childShown(e: End, name: string): string {
+  return e.shown.endsWith('/') ? e.shown + name : `${e.shown}/${name}`;
+}
+
+function lastName(a: Address): string {
+  const p = a.kind === 'image' ? a.path : a.path;
+  return basename(p.replace(/\/+$/, ''));
+}
+
+export function registerWrite(p: Command): void {
+  p.command('cp')
+    .description('copy files and trees between the host and images, or between images')
+    .argument('<source...>', 'SRC... DST: host paths or IMAGE[:PART]:/path')
+    .option('-r, --recursive', 'copy directories recursively (symlinks are copied as symlinks); -R also works')
+    .addOption(new Option('-R').hideHelp())
+    .option('-p, --preserve', 'preserve mode, ownership and timestamps')
+    .option('-n, --no-clobber', 'do not overwrite existing files')
+    .option('-q, --quiet', 'no progress bar')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  tkl cp -r ./site disk.img:root:/srv/www      host → image
+  tkl cp -rp disk.img:2:/etc ./etc-backup      image → host (never writes outside ./etc-backup)
+  tkl cp -r a.img:/data b.img:boot:/data       image → image, across filesystem types
+  tkl cp -r disk.img:/ ./extracted             the whole filesystem's contents`,
+    )
+    .action(async (args: string[], o: { recursive?: boolean; R?: boolean; preserve?: boolean; clobber?: boolean; quiet?: boolean }) => {
+      if (args.length < 2) throw new UsageError('cp needs a source and a destination');
+      o.recursive ||= o.R;
+      const addrs = args.map((t) => parseAddress(t, existsSync));
+      const dstAddr = addrs.pop()!;
+      process.exitCode = await inSession(async (s, status) => {
+        // Open the destination image read-write first, so a source in the same image shares it.
+        const dst = resolve(s, dstAddr, true);
+        const srcs = addrs.map((a) => resolve(s, a, false));
+        const dstIsDir = isDir(dst);
+        if (srcs.length > 1 && !dstIsDir) throw new CliError(`tkl: target '${dst.shown}' is not a directory`);
+        const umask = 0o022;
+        for (let i = 0; i < srcs.length; i++) {
+          const src = srcs[i]!;
+          const a = addrs[i]!;
+          const name = lastName(a);
+          // "img:/" (a filesystem's root) copies its contents into the destination.
+          const intoRoot = a.kind === 'image' && a.path.replace(/\/+/g, '/') === '/';
+          const to = dstIsDir && !intoRoot ? { ...dst, path: `${dst.path.replace(/\/+$/, '')}/${name}`, shown: childShown(dst, name) } : dst;
+          const progress = Progress.maybe(o.quiet ?? false, () => measure(src.ops, src.path, o.recursive ?? false));
+          const copier = new Copier(
+            src.ops, to.ops,
+            { recursive: o.recursive ?? false, preserve: o.preserve ?? false, noClobber: o.clobber === false, umask },
+            status, progress,
+            (side, path) => (side === 'src' ? src.shown + path.slice(src.path.length) : to.shown + path.slice(to.path.length)),
+          );
+          try {
+            await copier.copy(src.path, to.path);
+          } finally {
+            progress?.stop();
+          }
+        }
+      });
+    });
+
+  p.command('mv')
+    .description('move or rename files inside an image (or between images and the host)')
+    .argument('<source...>', 'SRC... DST')
+    .option('-n, --no-clobber', 'do not overwrite an existing destination')
+    .addHelpText('after', '\nExamples:\n  tkl mv disk.img:/etc/motd disk.img:/etc/motd.old\n  tkl mv disk.img:1:/log.txt ./log.txt')
+    .action(async (args: string[], o: { clobber?: boolean }) => {
+      if (args.length < 2) throw new UsageError('mv needs a source and a destination');
+      const addrs = args.map((t) => parseAddress(t, existsSync));
+      const dstAddr = addrs.pop()!;
+      process.exitCode = await inSession(async (s, status) => {
+        const dst = resolve(s, dstAddr, true);
+        const dstIsDir = isDir(dst);
+        if (addrs.length > 1 && !dstIsDir) throw new CliError(`tkl: target '${dst.shown}' is not a directory`);
+        for (const a of addrs) {
+          checkInterrupt();
+          const src = resolve(s, a, true);
+          const name = lastName(a);
+          const to = dstIsDir ? { ...dst, path: `${dst.path.replace(/\/+$/, '')}/${name}`, shown: childShown(dst, name) } : dst;
+          if (o.clobber === false) {
+            try {
+              to.ops.lstat(to.path);
+              continue;
+            } catch {
+              // absent: go on
+            }
+          }
+          const sameImage = a.kind === 'image' && dstAddr.kind === 'image' && a.image === dstAddr.image && a.part === dstAddr.part;
+          if (sameImage) {
+            try {
+              s.k.sys.rename(src.path, to.path);
+            } catch (e) {
+              status.fail(cannot('move', `${src.shown}' to '${to.shown}`, e));
+            }
+            continue;
+          }
+          // Across filesystems: copy everything, then remove the source (as mv does).
+          let failed = false;
+          const copier = new Copier(src.ops, to.ops, { recursive: true, preserve: true, noClobber: false, umask: 0o022 }, {
+            fail: (m) => {
+              failed = true;
+              status.fail(m);
+            },
+          }, null, (side, path) => (side === 'src' ? src.shown + path.slice(src.path.length) : to.shown + path.slice(to.path.length)));
+          await copier.copy(src.path, to.path);
+          if (!failed) removeTree(src.ops, src.path);
+        }
+      });
+    });
+
+  p.command('mkdir')
+    .description('make directories inside an image')
+    .argument('<address...>', 'IMAGE[:PART]:/path')
+    .option('-p, --parents', 'make parents as needed; no error if it exists')
+    .option('-m, --mode <mode>', 'permissions (octal), e.g. 0750')
+    .addHelpText('after', '\nExample:\n  tkl mkdir -p disk.img:root:/srv/www/static')
+    .action(async (args: string[], o: { parents?: boolean; mode?: string }) => {
+      const addrs = imageArgs(args);
+      const mode = o.mode === undefined ? 0o777 : parseOctal(o.mode);
+      process.exitCode = await inSession((s, status) => {
+        for (const a of addrs) {
+          try {
+            const kp = s.path(a, true);
+            if (o.parents) s.k.fs.mkdir(kp, { recursive: true, mode });
+            else s.k.sys.mkdir(kp, mode);
+            if (o.mode !== undefined) s.k.sys.chmod(kp, mode);
+          } catch (e) {
+            if (e instanceof CliError) throw e;
+            status.fail(cannot('create directory', a.text, e));
+          }
+        }
+      });
+    });
+
+  p.command('rm')
+    .description('remove files or trees inside an image')
+    .argument('<address...>', 'IMAGE[:PART]:/path')
+    .option('-r, --recursive', 'remove directories and their contents; -R also works')
+    .addOption(new Option('-R').hideHelp())
+    .option('-f, --force', 'ignore missing files, never fail for them')
+    .addHelpText('after', '\nExample:\n  tkl rm -rf disk.img:root:/var/cache/apt')
+    .action(async (args: string[], o: { recursive?: boolean; R?: boolean; force?: boolean }) => {
+      const addrs = imageArgs(args);
+      o.recursive ||= o.R;
+      process.exitCode = await inSession((s, status) => {
+        for (const a of addrs) {
+          try {
+            const kp = s.path(a, true);
+            if (a.path.replace(/\/+/g, '/') === '/') throw new CliError(`tkl: refusing to remove the root of '${a.image}'`);
+            s.k.fs.rm(kp, { recursive: o.recursive ?? false, force: o.force ?? false });
+          } catch (e) {
+            if (e instanceof CliError) status.fail(e.message);
+            else if ((e as { code?: string }).code === 'EISDIR') status.fail(`tkl: cannot remove '${a.text}': Is a directory`);
+            else status.fail(cannot('remove', a.text, e));
+          }
+        }
+      });
+    });
+
+  p.command('ln')
+    .description('make links inside an image')
+    .argument('<target>', 'TARGET (with -s any text; else IMAGE[:PART]:/path)')
+    .argument('<link>', 'IMAGE[:PART]:/path of the new link')
+    .option('-s, --symbolic', 'make a symbolic link')
+    .option('-f, --force', 'remove an existing destination first')
+    .addHelpText('after', '\nExamples:\n  tkl ln -s ../lib/libc.so.6 disk.img:/usr/lib/libc.so\n  tkl ln disk.img:/a disk.img:/b')
+    .action(async (target: string, link: string, o: { symbolic?: boolean; force?: boolean }) => {
+      const [l] = imageArgs([link]);
+      process.exitCode = await inSession((s, status) => {
+        const lp = s.path(l!, true);
+        if (o.force) {
+          try {
+            s.k.sys.unlink(lp);
+          } catch {
+            // nothing there
+          }
+        }
+        try {
+          if (o.symbolic) s.k.sys.symlink(target, lp);
+          else {
+            const [t] = imageArgs([target]);
+            if (t!.image !== l!.image || t!.part !== l!.part) throw new CliError(`tkl: cannot create hard link across images`);
+            s.k.sys.link(s.path(t!, true), lp);
+          }
+        } catch (e) {
+          if (e instanceof CliError) throw e;
+          status.fail(cannot(o.symbolic ? 'create symbolic link' : 'create hard link', l!.text, e));
+        }
+      });
+    });
+
+  p.command('chmod')
+    .description('change permissions inside an image')
+    .argument('<mode>', 'octal (0644) or symbolic (u+x,go-w)')
+    .argument('<address...>', 'IMAGE[:PART]:/path')
+    .option('-R, --recursive', 'change files and directories recursively')
+    .addHelpText('after', '\nExamples:\n  tkl chmod 0755 disk.img:/usr/local/bin/tool\n  tkl chmod -R go-w disk.img:/srv')
+    .action(async (mode: string, args: string[], o: { recursive?: boolean }) => {
+      const addrs = imageArgs(args);
+      const apply = modeChanger(mode);
+      process.exitCode = await inSession((s, status) => {
+        for (const a of addrs) {
+          walkApply(s, s.path(a, true), o.recursive ?? false, (kp, st) => {
+            if ((st.mode & S_IFMT) === 0o120000) return;
+            try {
+              s.k.sys.chmod(kp, apply(st.mode));
+            } catch (e) {
+              status.fail(cannot('change permissions of', a.text + kp.slice(s.path(a, true).length), e));
+            }
+          });
+        }
+      });
+    });
+
+  p.command('chown')
+    .description('change owner and group inside an image')
+    .argument('<owner>', "UID[:GID] or NAME[:GROUP] (names from the image's /etc/passwd and /etc/group); symbolic links themselves are changed")
+    .argument('<address...>', 'IMAGE[:PART]:/path')
+    .option('-R, --recursive', 'change files and directories recursively')
+    .addHelpText('after', '\nExamples:\n  tkl chown 1000:1000 disk.img:root:/home/user\n  tkl chown -R www-data: disk.img:/srv/www')
+    .action(async (owner: string, args: string[], o: { recursive?: boolean }) => {
+      const addrs = imageArgs(args);
+      process.exitCode = await inSession((s, status) => {
+        for (const a of addrs) {
+          const root = s.path({ ...a, path: '/' }, true);
+          const [uid, gid] = parseOwner(s, root, owner);
+          const top = s.path(a, true);
+          walkApply(s, top, o.recursive ?? false, (kp) => {
+            try {
+              s.k.sys.lchown(kp, uid, gid);
+            } catch (e) {
+              status.fail(cannot('change owner of', a.text + kp.slice(top.length), e));
+            }
+          });
+        }
+      });
+    });
+
+  p.command('touch')
+    .description('create files or update their times inside an image')
+    .argument('<address...>', 'IMAGE[:PART]:/path')
+    .option('-c, --no-create', 'do not create missing files')
+    .option('-a', 'change only the access time')
+    .option('-m', 'change only the modification time')
+    .option('-d, --date <date>', 'use this time instead of now (ISO 8601 or anything Date.parse reads)')
+    .addHelpText('after', '\nExamples:\n  tkl touch disk.img:/etc/.updated\n  tkl touch -d 2024-01-01T00:00:00Z disk.img:/srv/index.html')
+    .action(async (args: string[], o: { create?: boolean; a?: boolean; m?: boolean; date?: string }) => {
+      const addrs = imageArgs(args);
+      let when: Timespec = { sec: 0, nsec: UTIME_NOW };
+      if (o.date !== undefined) {
+        const ms = Date.parse(o.date);
+        if (Number.isNaN(ms)) throw new UsageError(`invalid date '${o.date}'`);
+        when = { sec: Math.floor(ms / 1000), nsec: (ms % 1000) * 1e6 };
+      }
+      const omit: Timespec = { sec: 0, nsec: UTIME_OMIT };
+      const times: [Timespec, Timespec] = [o.m && !o.a ? omit : when, o.a && !o.m ? omit : when];
+      process.exitCode = await inSession((s, status) => {
+        for (const a of addrs) {
+          const kp = s.path(a, true);
+          try {
+            if (o.create !== false) s.k.sys.close(s.k.sys.openat(AT_FDCWD, kp, O_CREAT | O_WRONLY, 0o666));
+            s.k.sys.utimensat(AT_FDCWD, kp, times, 0);
+          } catch (e) {
+            if (o.create === false && (e as { code?: string }).code === 'ENOENT') continue;
+            status.fail(cannot('touch', a.text, e));
+          }
+        }
+      });
+    });
+
+  p.command('truncate')
+    .description('shrink or extend files inside an image')
+    .requiredOption('-s, --size <size>', 'SIZE, +SIZE or -SIZE (K, M, G suffixes)')
+    .option('-c, --no-create', 'do not create missing files')
+    .argument('<address...>', 'IMAGE[:PART]:/path')
+    .addHelpText('after', '\nExamples:\n  tkl truncate -s 1G disk.img:/var/swapfile\n  tkl truncate -s +4K disk.img:/log')
+    .action(async (args: string[], o: { size: string; create?: boolean }) => {
+      const addrs = imageArgs(args);
+      const rel = o.size.startsWith('+') ? 1 : o.size.startsWith('-') ? -1 : 0;
+      const amount = parseSize(rel === 0 ? o.size : o.size.slice(1));
+      process.exitCode = await inSession((s, status) => {
+        for (const a of addrs) {
+          const kp = s.path(a, true);
+          try {
+            if (o.create !== false) s.k.sys.close(s.k.sys.openat(AT_FDCWD, kp, O_CREAT | O_WRONLY, 0o666));
+            const cur = rel === 0 ? 0 : s.k.sys.stat(kp).size;
+            s.k.sys.truncate(kp, Math.max(0, cur + (rel === 0 ? amount : rel * amount)));
+          } catch (e) {
+            if (o.create === false && (e as { code?: string }).code === 'ENOENT') continue;
+            status.fail(cannot('truncate', a.text, e));
+          }
+        }
+      });
+    });
+}
+
+function removeTree(ops: FsOps, p: string): void {
+  const st = ops.lstat(p);
+  if ((st.mode & S_IFMT) === S_IFDIR) {
+    for (const n of ops.readdir(p)) removeTree(ops, `${p}/${n}`);
+    ops.rmdir(p);
+  } else ops.unlink(p);
+}
+
+function walkApply(s: Session, top: string, recursive: boolean, fn: (kp: string, st: { mode: number }) => void): void {
+  const visit = (kp: string): void => {
+    checkInterrupt();
+    const st = s.k.sys.lstat(kp);
+    fn(kp, st);
+    if (recursive && (st.mode & S_IFMT) === S_IFDIR) for (const n of s.k.fs.readdir(kp)) visit(`${kp}/${n}`);
+  };
+  visit(top);
+}
+
+function parseOctal(text: string): number {
+  if (!/^[0-7]{1,4}$/.test(text)) throw new UsageError(`invalid mode '${text}'`);
+  return parseInt(text, 8);
+}
+
+/** chmod's mode language: octal, or clauses like u+x,go-w,a=rX. */
+export function modeChanger(text: string): (mode: number) => number {
+  if (/^[0-7]{1,4}$/.test(text)) {
+    const m = parseInt(text, 8);
+    return (mode) => (mode & ~0o7777) | m;
+  }
+  const clauses = text.split(',').map((c) => {
+    const m = /^([ugoa]*)([+\-=])([rwxXst]*)$/.exec(c);
+    if (!m) throw new UsageError(`invalid mode '${text}'`);
+    return { who: m[1] === '' ? 'a' : m[1]!, op: m[2]!, perms: m[3]! };
+  });
+  return (mode) => {
+    let m = mode & 0o7777;
+    const isDir = (mode & S_IFMT) === S_IFDIR;
+    for (const { who, op, perms } of clauses) {
+      let bits = 0;
+      const anyX = (m & 0o111) !== 0 || isDir;
+      for (const w of who.includes('a') ? 'ugo' : who) {
+        const shift = w === 'u' ? 6 : w === 'g' ? 3 : 0;
+        for (const ch of perms) {
+          if (ch === 'r') bits |= 4 << shift;
+          else if (ch === 'w') bits |= 2 << shift;
+          else if (ch === 'x' || (ch === 'X' && anyX)) bits |= 1 << shift;
+          else if (ch === 's' && w === 'u') bits |= 0o4000;
+          else if (ch === 's' && w === 'g') bits |= 0o2000;
+          else if (ch === 't') bits |= 0o1000;
+        }
+      }
+      if (op === '+') m |= bits;
+      else if (op === '-') m &= ~bits;
+      else {
+        let mask = 0;
+        for (const w of who.includes('a') ? 'ugo' : who) mask |= w === 'u' ? 0o4700 : w === 'g' ? 0o2070 : 0o1007;
+        m = (m & ~mask) | bits;
+      }
+    }
+    return (mode & ~0o7777) | m;
+  };
+}
+
+/** OWNER[:GROUP] with numeric ids or names from the image's own /etc/passwd and /etc/group. */
+function parseOwner(s: Session, root: string, text: string): [number, number] {
+  const [u, g] = text.split(':') as [string, string | undefined];
+  const lookup = (file: string, name: string): number => {
+    if (/^\d+$/.test(name)) return Number(name);
+    try {
+      for (const line of s.k.fs.readFile(`${root}/etc/${file}`, 'utf8').split('\n')) {
+        const f = line.split(':');
+        if (f[0] === name && f[2] !== undefined) return Number(f[2]);
+      }
+    } catch {
+      // no such file in the image
+    }
+    throw new CliError(`tkl: invalid ${file === 'passwd' ? 'user' : 'group'}: '${name}' (not in the image's /etc/${file})`);
+  };
+  const uid = u === '' ? -1 : lookup('passwd', u);
+  const gid = g === undefined || g === '' ? -1 : lookup('group', g);
+  return [uid, gid];
+}
+

@@ -1,0 +1,104 @@
+// mount(2)/umount2(2): new mounts, nesting, EBUSY, MS_RDONLY, bind mounts and their
+// read-only remount, MS_MOVE, MNT_DETACH, and /proc/mounts.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fresh, throwsCode, enc } from '../../../test/conformance/helpers.js';
+import { AT_FDCWD, O_RDONLY, O_CREAT, O_WRONLY } from '../../abi/linux/fcntl.js';
+import { MNT_DETACH, MS_BIND, MS_MOVE, MS_RDONLY, MS_REC, MS_REMOUNT, ST_RDONLY } from '../../abi/linux/mount.js';
+
+test('mount, nested mounts, EBUSY while busy, umount', () => {
+  const k = fresh();
+  k.fs.mkdir('/mnt/a');
+  k.sys.mount('one', '/mnt/a', 'tmpfs', 0, '');
+  k.fs.mkdir('/mnt/a/b');
+  k.sys.mount('two', '/mnt/a/b', 'tmpfs', 0, 'size=1m');
+  k.fs.writeFile('/mnt/a/b/f', 'x');
+  const mounts = k.fs.readFile('/proc/mounts', 'utf8');
+  assert.match(mounts, /^one \/mnt\/a tmpfs rw/m);
+  assert.match(mounts, /^two \/mnt\/a\/b tmpfs rw,size=1024k/m);
+  throwsCode(() => k.sys.umount2('/mnt/a', 0), 'EBUSY', 'a mount beneath it');
+  const fd = k.sys.openat(AT_FDCWD, '/mnt/a/b/f', O_RDONLY);
+  throwsCode(() => k.sys.umount2('/mnt/a/b', 0), 'EBUSY', 'an open file in it');
+  k.sys.close(fd);
+  k.sys.chdir('/mnt/a/b');
+  throwsCode(() => k.sys.umount2('/mnt/a/b', 0), 'EBUSY', 'a working directory in it');
+  k.sys.chdir('/');
+  k.sys.umount2('/mnt/a/b', 0);
+  assert.equal(k.fs.exists('/mnt/a/b/f'), false, 'the mount point shows again');
+  k.sys.umount2('/mnt/a', 0);
+  throwsCode(() => k.sys.umount2('/mnt', 0), 'EINVAL', 'not a mount point');
+  throwsCode(() => k.sys.umount2('/', 0), 'EBUSY');
+  throwsCode(() => k.sys.mount('x', '/mnt', 'nosuchfs', 0, ''), 'ENODEV');
+  throwsCode(() => k.sys.rmdir('/proc'), 'EBUSY', 'a mount point cannot be removed');
+});
+
+test('MS_RDONLY makes writes fail with EROFS; remount read-write', () => {
+  const k = fresh();
+  k.sys.mount('ro', '/mnt', 'tmpfs', MS_RDONLY, '');
+  throwsCode(() => k.fs.writeFile('/mnt/f', 'x'), 'EROFS');
+  throwsCode(() => k.sys.mkdir('/mnt/d', 0o755), 'EROFS');
+  assert.equal(k.sys.statfs('/mnt').flags & ST_RDONLY, ST_RDONLY);
+  k.sys.mount('ro', '/mnt', 'tmpfs', MS_REMOUNT, '');
+  k.fs.writeFile('/mnt/f', 'x');
+  k.sys.mount('ro', '/mnt', 'tmpfs', MS_REMOUNT | MS_RDONLY, '');
+  throwsCode(() => k.sys.unlink('/mnt/f'), 'EROFS');
+});
+
+test('bind mounts show the same files; a read-only bind needs MS_REMOUNT|MS_BIND|MS_RDONLY', () => {
+  const k = fresh();
+  k.fs.mkdir('/src/sub', { recursive: true });
+  k.fs.writeFile('/src/sub/f', 'shared');
+  k.fs.mkdir('/view');
+  k.sys.mount('/src/sub', '/view', '', MS_BIND | MS_RDONLY, null);
+  assert.equal(k.fs.readFile('/view/f', 'utf8'), 'shared');
+  k.fs.writeFile('/view/g', 'through the bind');
+  assert.equal(k.fs.readFile('/src/sub/g', 'utf8'), 'through the bind', 'MS_RDONLY is ignored with MS_BIND, as on Linux');
+  k.sys.mount('none', '/view', '', MS_REMOUNT | MS_BIND | MS_RDONLY, null);
+  throwsCode(() => k.fs.writeFile('/view/h', 'x'), 'EROFS');
+  k.fs.writeFile('/src/sub/h', 'still writable at the source');
+  assert.equal(k.fs.readFile('/view/h', 'utf8'), 'still writable at the source');
+  assert.equal(k.sys.stat('/view/f').ino, k.sys.stat('/src/sub/f').ino);
+  // A bind of a file onto a file.
+  k.fs.writeFile('/one', '1');
+  k.fs.writeFile('/two', '2');
+  k.sys.mount('/one', '/two', '', MS_BIND, null);
+  assert.equal(k.fs.readFile('/two', 'utf8'), '1');
+  throwsCode(() => k.sys.mount('/one', '/view', '', MS_BIND, null), 'ENOTDIR', 'file on directory');
+});
+
+test('MS_REC binds the mounts beneath too; MS_MOVE moves a mount', () => {
+  const k = fresh();
+  k.fs.mkdir('/a/inner', { recursive: true });
+  k.sys.mount('inner', '/a/inner', 'tmpfs', 0, '');
+  k.fs.writeFile('/a/inner/f', 'deep');
+  k.fs.mkdir('/b');
+  k.fs.mkdir('/c');
+  k.sys.mount('/a', '/b', '', MS_BIND | MS_REC, null);
+  assert.equal(k.fs.readFile('/b/inner/f', 'utf8'), 'deep');
+  k.sys.mount('/a', '/c', '', MS_BIND, null);
+  assert.equal(k.fs.exists('/c/inner/f'), false, 'a plain bind does not carry submounts');
+  k.fs.mkdir('/d');
+  k.sys.mount('/a/inner', '/d', '', MS_MOVE, null);
+  assert.equal(k.fs.readFile('/d/f', 'utf8'), 'deep');
+  assert.equal(k.fs.exists('/a/inner/f'), false);
+  throwsCode(() => k.sys.mount('/d', '/d', '', MS_MOVE, null), 'ELOOP');
+});
+
+test('MNT_DETACH unmounts at once; open files keep working until closed', async () => {
+  const k = fresh();
+  k.sys.mount('lazy', '/mnt', 'tmpfs', 0, '');
+  const fd = k.sys.openat(AT_FDCWD, '/mnt/f', O_CREAT | O_WRONLY, 0o644);
+  k.sys.umount2('/mnt', MNT_DETACH);
+  assert.equal(k.fs.exists('/mnt/f'), false);
+  assert.equal(await k.sys.write(fd, enc('still')), 5);
+  k.sys.close(fd);
+  assert.doesNotMatch(k.fs.readFile('/proc/mounts', 'utf8'), /^lazy/m);
+});
+
+test('only root mounts', () => {
+  const k = fresh();
+  const user = k.process({ uid: 1000, gid: 1000 });
+  throwsCode(() => user.sys.mount('x', '/mnt', 'tmpfs', 0, ''), 'EPERM');
+  throwsCode(() => user.sys.umount2('/proc', 0), 'EPERM');
+});

@@ -1,0 +1,54 @@
+// NetDevice: the network card as the stack sees it (virtio-net's role) — Ethernet frames out
+// and in, a MAC address, an MTU and link state, nothing else. No clock inside: a device that
+// delays frames does so on the host's timers. Wrappers (pcap capture) are NetDevices too.
+
+/** Counters every device keeps (Linux's rtnl_link_stats64, the part that matters here). */
+export class DeviceStats {
+  rxPackets = 0;
+  rxBytes = 0;
+  txPackets = 0;
+  txBytes = 0;
+  rxDropped = 0;
+  txDropped = 0;
+  rxErrors = 0;
+  txErrors = 0;
+}
+
+export interface NetDevice {
+  /** The device's name for messages (a driver's choice: "link0", "tap0"). */
+  readonly name: string;
+  /** The station address, a 48-bit number (see wire/ethernet.ts). */
+  readonly mac: number;
+  /** The largest IP datagram one frame carries (Linux's dev->mtu, Ethernet header not included). */
+  readonly mtu: number;
+  /**
+   * Checksums are offloaded, as on veth: outgoing frames need no TCP/UDP/ICMP checksums and
+   * incoming ones were produced by a peer that trusts the same link, so they are not verified.
+   */
+  readonly checksumOffload: boolean;
+  readonly linkUp: boolean;
+  readonly stats: DeviceStats;
+  /**
+   * Sends one frame (Ethernet header included, no FCS). The device owns `frame` from now on;
+   * the caller never touches it again. A full or down device drops it and counts txDropped.
+   */
+  transmit(frame: Uint8Array): void;
+  /**
+   * Registers the receiver. Frames are delivered from the host's event loop, never from
+   * inside transmit(); the receiver must not modify them (one frame may be delivered twice).
+   */
+  onReceive(deliver: (frame: Uint8Array) => void): void;
+  /** Called when linkUp changes (optional). */
+  onLinkChange?(cb: (up: boolean) => void): void;
+  /** Releases host resources (sockets, file descriptors). Idempotent. */
+  close?(): void;
+}
+
+/** A locally administered unicast MAC made from 5 random bytes (02:xx:xx:xx:xx:xx). */
+export function randomMac(fill: (b: Uint8Array) => void): number {
+  const b = new Uint8Array(5);
+  fill(b);
+  let v = 0x02;
+  for (const x of b) v = v * 256 + x;
+  return v;
+}
