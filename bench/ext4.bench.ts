@@ -64,9 +64,10 @@ function tklCopyIn(k: Tkl, src: string, dst: string): void {
         walk(r);
       } else if (ent.isFile()) {
         const hfd = fs.openSync(join(src, r), 'r');
+        const size = fs.fstatSync(hfd).size;
         const fd = sys.open(`${dst}/${r}`, O_WRONLY | O_CREAT | O_TRUNC, 0o644);
-        for (let pos = 0; ; ) {
-          const n = fs.readSync(hfd, buf, 0, buf.length, pos);
+        for (let pos = 0; pos < size; ) {
+          const n = fs.readSync(hfd, buf, 0, Math.min(buf.length, size - pos), pos);
           if (n === 0) break;
           sys.pwrite64(fd, n === buf.length ? buf : buf.subarray(0, n), n, pos);
           pos += n;
@@ -92,9 +93,10 @@ function tklCopyOut(k: Tkl, src: string, dst: string): void {
         walk(r);
       } else if (e.type === 8) {
         const fd = sys.open(`${src}/${r}`, 0);
+        const size = sys.fstat(fd).size;
         const hfd = fs.openSync(join(dst, r), 'w');
-        for (let pos = 0; ; ) {
-          const n = sys.pread64(fd, buf, buf.length, pos);
+        for (let pos = 0; pos < size; ) {
+          const n = sys.pread64(fd, buf, Math.min(buf.length, size - pos), pos);
           if (n === 0) break;
           fs.writeSync(hfd, buf, 0, n, pos);
           pos += n;
