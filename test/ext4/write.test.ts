@@ -37,7 +37,8 @@ type Op =
   | { t: 'chown'; any: number; uid: number; gid: number }
   | { t: 'utimes'; any: number; a: number; m: number; frac: number }
   | { t: 'setxattr'; any: number; x: number; size: number; seed: number }
-  | { t: 'removexattr'; any: number; x: number };
+  | { t: 'removexattr'; any: number; x: number }
+  | { t: 'fallocate'; file: number; off: number; len: number; keep: boolean; punch: boolean };
 
 const idx = fc.nat(1000);
 const opArb: fc.Arbitrary<Op> = fc.oneof(
@@ -56,6 +57,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ t: fc.constant('utimes' as const), any: idx, a: fc.nat(TIMES.length - 1), m: fc.nat(TIMES.length - 1), frac: fc.nat(63) }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('setxattr' as const), any: idx, x: fc.nat(XNAMES.length - 1), size: fc.oneof(fc.nat(40), fc.nat(3000)), seed: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('removexattr' as const), any: idx, x: fc.nat(XNAMES.length - 1) }) },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant('fallocate' as const), file: idx, off: fc.oneof(fc.nat(20000), fc.nat(400000)), len: fc.integer({ min: 1, max: 100000 }), keep: fc.boolean(), punch: fc.boolean() }) },
 );
 
 /** The entries of the reference tree (relative paths, sorted), by kind. */
@@ -204,6 +206,25 @@ function applyOp(op: Op, ref: string, k: Tkl, mnt: string): [string, string, str
         const r = spawnSync('setfattr', ['-h', '-n', name, '-v', '0x' + Buffer.from(v).toString('hex'), H(p)], { encoding: 'utf8' });
         if (r.status !== 0) throw Object.assign(new Error(r.stderr), { code: /No space/.test(r.stderr) ? 'ENOSPC' : /too large|Argument list/.test(r.stderr) ? 'E2BIG' : r.stderr.trim() });
       }), outcome(() => sys.lsetxattr(T(p), name, v, 0))];
+    }
+    case 'fallocate': {
+      const p = pick(l.files, op.file);
+      if (p === undefined) return ['skip', 'ok', 'ok'];
+      const args = ['-o', String(op.off), '-l', String(op.len)];
+      if (op.punch) args.unshift('-p');
+      else if (op.keep) args.unshift('-n');
+      const mode = op.punch ? 0x3 : op.keep ? 0x1 : 0;
+      return [`fallocate ${p} ${op.punch ? 'punch' : op.keep ? 'keep' : ''} @${op.off}+${op.len}`, outcome(() => {
+        const r = spawnSync('fallocate', [...args, H(p)], { encoding: 'utf8' });
+        if (r.status !== 0) throw Object.assign(new Error(r.stderr), { code: /No space/.test(r.stderr) ? 'ENOSPC' : /not supported|unsupported/.test(r.stderr) ? 'EOPNOTSUPP' : r.stderr.trim() });
+      }), outcome(() => {
+        const fd = sys.open(T(p), 0o1);
+        try {
+          sys.fallocate(fd, mode, op.off, op.len);
+        } finally {
+          sys.close(fd);
+        }
+      })];
     }
     case 'removexattr': {
       const p = pick(l.all, op.any);

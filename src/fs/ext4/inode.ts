@@ -485,7 +485,10 @@ export class Ext4Inode extends Inode {
     const fs = this.sb;
     fs.checkWritable();
     if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE)) throw E.EOPNOTSUPP;
+    // Preallocation needs unwritten extents; block-mapped files can only punch (as in Linux).
+    if (!(mode & FALLOC_FL_PUNCH_HOLE) && !(this.iflags & EXT4_EXTENTS_FL) && !this.isInline) throw E.EOPNOTSUPP;
     if (this.isInline) this.convertInlineFile();
+    if (!(mode & FALLOC_FL_PUNCH_HOLE) && !(this.iflags & EXT4_EXTENTS_FL)) throw E.EOPNOTSUPP;
     const bs = fs.blockSize;
     const map = this.map();
     if (mode & FALLOC_FL_PUNCH_HOLE) {
