@@ -161,9 +161,10 @@ describe('ext4 journal: crafted transactions (revoke records, an uncommitted tai
   });
   after(() => tmp?.cleanup());
 
-  for (const csum of [false, true]) {
-    it(`${csum ? 'csum v3 + 64-bit tags' : 'no journal checksums'}: revoked blocks stay, committed ones land, the uncommitted tail is ignored — as e2fsck replays it`, () => {
-      const img = join(tmp.dir, `craft-${csum}`);
+  for (const kind of ['none', 'v2', 'v3'] as const) {
+    const csum = kind !== 'none';
+    it(`${kind === 'v3' ? 'csum v3 + 64-bit tags' : kind === 'v2' ? 'csum v2 + 64-bit tags' : 'no journal checksums'}: revoked blocks stay, committed ones land, the uncommitted tail is ignored — as e2fsck replays it`, () => {
+      const img = join(tmp.dir, `craft-${kind}`);
       fs.closeSync(fs.openSync(img, 'w'));
       fs.truncateSync(img, 16 << 20);
       const d = fileDisk(img);
@@ -184,7 +185,7 @@ describe('ext4 journal: crafted transactions (revoke records, an uncommitted tai
       const uuid = jsb.slice(0x30, 0x40);
       const seed = crc32c(0xffffffff, uuid);
       if (csum) {
-        be(jsb, 0x28, 0x10 | 0x2 | 0x1); // CSUM_V3 | 64BIT | REVOKE
+        be(jsb, 0x28, (kind === 'v3' ? 0x10 : 0x8) | 0x2 | 0x1); // CSUM_V3 or CSUM_V2 | 64BIT | REVOKE
         jsb[0x50] = 4; // crc32c
       }
       const S = 7;
@@ -204,12 +205,20 @@ describe('ext4 journal: crafted transactions (revoke records, an uncommitted tai
         header(desc, 1, seq);
         const data = jb(l + 1);
         data.fill(fill);
-        if (csum) {
+        if (kind === 'v3') {
           be(desc, 12, target);
           be(desc, 16, 0x8); // LAST_TAG (first tag: the UUID follows)
           be(desc, 20, 0);
           be(desc, 24, crc32c(crc32cBE32(seed, seq), data));
           desc.set(uuid, 28);
+        } else if (kind === 'v2') {
+          // journal_block_tag_t with 64-bit numbers and the v2 pad: 14 bytes.
+          const dvd = new DataView(desc.buffer, desc.byteOffset);
+          be(desc, 12, target);
+          dvd.setUint16(16, crc32c(crc32cBE32(seed, seq), data) & 0xffff, false);
+          dvd.setUint16(18, 0x8, false);
+          be(desc, 20, 0);
+          desc.set(uuid, 26);
         } else {
           be(desc, 12, target);
           new DataView(desc.buffer, desc.byteOffset).setUint16(18, 0x8, false);
@@ -249,7 +258,7 @@ describe('ext4 journal: crafted transactions (revoke records, an uncommitted tai
       dv.setUint32(sbo + 0x60, dv.getUint32(sbo + 0x60, true) | 0x4, true);
       dv.setUint32(sbo + 0x3fc, crc32c(0xffffffff, b.subarray(sbo, sbo + 0x3fc)), true);
       fs.writeFileSync(img, b);
-      const viaE2fsck = join(tmp.dir, `e2fsck-${csum}`);
+      const viaE2fsck = join(tmp.dir, `e2fsck-${kind}`);
       fs.copyFileSync(img, viaE2fsck);
       spawnSync('e2fsck', ['-fy', viaE2fsck]);
       const expected = new Uint8Array(3072).fill(0x11);
