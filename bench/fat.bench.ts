@@ -132,13 +132,13 @@ async function runIn(ctx: BenchContext, base: string, onTmpfs: boolean): Promise
   const same = (out: string): void => void sh('diff', ['-r', src, out]);
 
   // Each side runs on fresh copies of the disk and fresh directories, alternating, best of
-  // three; the in-process tkl runs are warm after the first (the spawned rows show a cold start).
+  // five; the in-process tkl runs are warm after the first (the spawned rows show a cold start).
   const best = new Map<string, Took>();
   const keep = (k: string, t: Took): void => {
     const b = best.get(k) ?? { wall: Infinity, cpu: Infinity };
     best.set(k, { wall: Math.min(b.wall, t.wall), cpu: Math.min(b.cpu, t.cpu) });
   };
-  const reps = ctx.scale < 1 ? 1 : 3;
+  const reps = ctx.scale < 1 ? 1 : 5;
   for (let rep = 0; rep < reps; rep++) {
     const theirs = fresh(`mtools-${rep}.img`);
     const mi = `${theirs}@@${offset}`;
