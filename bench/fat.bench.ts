@@ -135,6 +135,7 @@ async function runIn(ctx: BenchContext, base: string, onTmpfs: boolean): Promise
   // five; the in-process tkl runs are warm after the first (the spawned rows show a cold start).
   const best = new Map<string, Took>();
   const keep = (k: string, t: Took): void => {
+    ctx.log(`${k}: ${t.wall.toFixed(3)} s, CPU ${t.cpu.toFixed(3)} s`);
     const b = best.get(k) ?? { wall: Infinity, cpu: Infinity };
     best.set(k, { wall: Math.min(b.wall, t.wall), cpu: Math.min(b.cpu, t.cpu) });
   };
