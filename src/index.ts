@@ -34,3 +34,28 @@ export { writeMbr, type MbrPartitionSpec, type MbrOptions } from './block/mbr.js
 export { writeGpt, GPT_TYPES, type GptPartitionSpec, type GptOptions } from './block/gpt.js';
 export { mkfsFat, type MkfsFatOptions, type FatLayout } from './fs/fat/mkfs.js';
 export { vfatType } from './fs/fat/super.js';
+// WASI preview1 and unikernels (issue 6).
+export { run, runSync, type RunOptions, type RunResult } from './api/wasi/run.js';
+export { WasiPreview1, WasiExit, type WasiOptions, type Preopen } from './api/wasi/wasi.js';
+export type { DirMount, ProgramConfig } from './api/wasi/program.js';
+export type { DiskMount } from './api/wasi/disks.js';
+export { hostfsType } from './fs/hostfs/hostfs.js';
+export { WorkerHost } from './host/worker/worker_host.js';
+
+// Networking (net/, drivers/net/): the stack, devices and their wrappers, DHCP and DNS.
+export { NetStack, type RouteSpec } from './net/stack.js';
+export { DeviceStats, type NetDevice } from './net/netdevice.js';
+export { MemoryLink, MemorySwitch, type LinkParams } from './drivers/net/memory_link.js';
+export { UdpTunnelDevice, type UdpTunnelOptions } from './drivers/net/udp_tunnel.js';
+export { StreamDevice, type StreamOptions } from './drivers/net/stream.js';
+export { TapDevice, type TapOptions } from './drivers/net/tap.js';
+export { PcapTap, PcapWriter } from './drivers/net/pcap.js';
+export { FaultDevice, type FaultParams } from './drivers/net/fault.js';
+export { dhcpConfigure, type DhcpLease } from './net/dhcp/client.js';
+export { resolve4 } from './net/dns/resolver.js';
+export { AF_UNSPEC, AF_UNIX, AF_INET, AF_INET6, encodeSockAddr, decodeSockAddr, type SockAddr, type SockAddrIn, type SockAddrUn } from './net/socket/sockaddr.js';
+export type { TcpInfo } from './net/tcp/tcp_socket.js';
+export type { MsgHdr } from './kernel/syscalls/sys_socket.js';
+export type { EpollEvent } from './kernel/epoll.js';
+// ext2/3/4 (fs/ext4): mkfs for disk images; mounting goes through k.sys.mount(dev, dir, 'ext4').
+export { mkfsExt4, type MkfsOptions, type MkfsResult } from './fs/ext4/mkfs.js';

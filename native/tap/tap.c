@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <stdio.h>
 #include <unistd.h>
 #include <node_api.h>
 #include <uv.h>
@@ -87,8 +88,8 @@ static void on_poll(uv_poll_t *p, int status, int events) {
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
   napi_value cb, recv, result;
   napi_get_reference_value(env, w->callback, &cb);
-  napi_get_undefined(env, &recv);
-  /* make_callback drains the microtask queue afterwards, as any libuv-driven JS callback does. */
+  /* make_callback needs an object receiver; it drains the microtask queue afterwards. */
+  napi_get_global(env, &recv);
   napi_make_callback(env, w->ctx, recv, cb, 0, NULL, &result);
   napi_close_handle_scope(env, scope);
 }

@@ -1,6 +1,5 @@
-// Every `tkl` subcommand, by the module that registers it. Tools that parse their own
-// options (the network tools and `tkl run`, whose options pass on to the program) are
-// registered as pass-through commands: `tkl COMMAND --help` reaches their own help.
+// Every `tkl` subcommand, by the module that registers it. The network tools parse their own
+// options and are registered as pass-through commands: `tkl COMMAND --help` reaches their help.
 
 import type { Command } from 'commander';
 import { registerRead } from './read_cmds.js';
@@ -8,13 +7,12 @@ import { registerWrite } from './write_cmds.js';
 import { registerInfo } from './info_cmds.js';
 import { registerDemo } from './demo.js';
 import { registerMkfs } from './mkfs_cmds.js';
+import { registerWasi } from './wasi_run.js';
 import { ping } from './ping.js';
 import { nc } from './nc.js';
 import { httpd } from './httpd.js';
-import { runCommand } from './run.js';
 
 const SELF_PARSING: [string, string, (argv: string[]) => Promise<number>][] = [
-  ['run', 'run a WASI program (app.wasm) as a unikernel on its own kernel', runCommand],
   ['ping', "ICMP echo through tkl's TCP/IP stack", ping],
   ['nc', "netcat on tkl's stack: stdin to a socket, the socket to stdout", nc],
   ['httpd', "a static web server whose files and sockets are tkl's", httpd],
@@ -34,4 +32,4 @@ function registerSelfParsing(p: Command): void {
   }
 }
 
-export const COMMANDS: ((p: Command) => void)[] = [registerRead, registerWrite, registerInfo, registerMkfs, registerSelfParsing, registerDemo];
+export const COMMANDS: ((p: Command) => void)[] = [registerRead, registerWrite, registerInfo, registerMkfs, registerWasi, registerSelfParsing, registerDemo];

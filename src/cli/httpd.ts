@@ -7,7 +7,10 @@ import { S_IFDIR, S_IFMT, S_IFREG } from '../abi/linux/stat.js';
 import { SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR } from '../abi/linux/socket.js';
 import type { Process, Tkl } from '../api/boot.js';
 import { AF_INET } from '../net/socket/sockaddr.js';
-import { netUsage, parseNetArgs, setupNet, type NetSetup } from './netopts.js';
+import { netHelp, netUsage, parseNetArgs, setupNet, type NetSetup } from './netopts.js';
+import { existsSync } from 'node:fs';
+import { parseAddress } from './address.js';
+import { Session } from './session.js';
 
 export interface HttpdOptions {
   /** A directory of the kernel's VFS. */
@@ -183,7 +186,7 @@ export async function httpd(args: string[]): Promise<number> {
     for (let i = 0; i < rest.args.length; i++) {
       const a = rest.args[i]!;
       if (a === '--help' || a === '-h') {
-        console.log(`usage: tkl httpd [--root DIR] [--port N] ${netUsage}\n\nServes DIR of the kernel's filesystem over HTTP on tkl's TCP/IP stack.\nWithout --root, a small demo site is made in /srv/www.`);
+        console.log(`usage: tkl httpd [--root IMAGE[:PART]:/DIR | --root DIR] [--port N] ${netUsage}\n\nServes a directory over HTTP on tkl's TCP/IP stack: from a disk image (mounted read-only\nin the kernel), or DIR of the kernel's own filesystem. Without --root, a small demo site\nis made in /srv/www.\n\n${netHelp}`);
         return 0;
       }
       if (a === '--root') root = rest.args[++i] ?? '';
@@ -195,7 +198,32 @@ export async function httpd(args: string[]): Promise<number> {
     console.error(`tkl httpd: ${(e as Error).message}`);
     return 2;
   }
-  const { k, close } = await setupNet(net);
+  // An image address mounts the image (read-only) in the kernel and serves from inside it.
+  const addr = parseAddress(root, existsSync);
+  let session: Session | null = null;
+  if (addr.kind === 'image') {
+    try {
+      session = new Session();
+      root = session.path(addr, false);
+    } catch (e) {
+      console.error((e as Error).message);
+      session?.close();
+      return 1;
+    }
+  }
+  let ready;
+  try {
+    ready = await setupNet(net, session?.k);
+  } catch (e) {
+    console.error(`tkl httpd: ${(e as Error).message}`);
+    session?.close();
+    return 1;
+  }
+  const { k } = ready;
+  const close = (): void => {
+    ready.close();
+    session?.close();
+  };
   if (root === '/srv/www' && !k.fs.exists('/srv/www')) {
     k.fs.mkdir('/srv/www', { recursive: true });
     k.fs.writeFile('/srv/www/index.html', '<h1>hello from tkl</h1>\n');

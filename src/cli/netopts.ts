@@ -104,9 +104,9 @@ export interface NetReady {
   close(): void;
 }
 
-/** Boots a kernel and brings the network up as `net` says. */
-export async function setupNet(net: NetSetup): Promise<NetReady> {
-  const k = boot({ hostname: 'tkl' });
+/** Brings the network up as `net` says, in `kernel` or in a freshly booted one. */
+export async function setupNet(net: NetSetup, kernel?: Tkl): Promise<NetReady> {
+  const k = kernel ?? boot({ hostname: 'tkl' });
   let pcapOut: WriteStream | null = null;
   let dev = await openDevice(net.net, net.mtu);
   let iface: NetInterface | null = null;

@@ -51,6 +51,20 @@ export interface KernelOptions {
   groups?: number[];
   /** The first task's umask. Default 0o022. */
   umask?: number;
+  /** The fs.protected_* sysctls; by default what systemd-based distributions set. */
+  sysctl?: Partial<FsSysctl>;
+}
+
+/** Linux's fs.protected_* sysctls (Documentation/admin-guide/sysctl/fs.rst). */
+export interface FsSysctl {
+  /** 1: hard links only to files one owns or could read and write (else EPERM). */
+  protectedHardlinks: number;
+  /** 1: in sticky world-writable directories, follow only one's own symlinks or the directory owner's (else EACCES). */
+  protectedSymlinks: number;
+  /** 1 or 2: no O_CREAT opens of others' existing files in sticky world-writable (2: also group-writable) directories. */
+  protectedRegular: number;
+  /** The same as protectedRegular, for FIFOs. */
+  protectedFifos: number;
 }
 
 /** A registered disk: the device and its node name. */
@@ -66,6 +80,7 @@ export class Kernel {
   readonly console: Console;
   hostname: string;
   readonly maxOpenFiles: number;
+  readonly sysctl: FsSysctl;
   readonly fsTypes = new Map<string, FileSystemType>();
   readonly chrdevs: Map<number, FileOps>;
   readonly blkdevs = new Map<number, DiskEntry>();
@@ -96,6 +111,7 @@ export class Kernel {
     this.console = new Console(this.host);
     this.hostname = opts.hostname ?? 'tkl';
     this.maxOpenFiles = opts.maxOpenFiles ?? 1024;
+    this.sysctl = { protectedHardlinks: 1, protectedSymlinks: 1, protectedRegular: 1, protectedFifos: 1, ...opts.sysctl };
 
     // 2. Drivers: character devices by number; the open path finds them through here.
     this.chrdevs = standardCharDevices(this.host, this.console);

@@ -10,7 +10,7 @@ import type { NetDevice } from './netdevice.js';
 import { NetInterface, type IfAddr } from './interface/interface.js';
 import { RouteTable, type Route } from './interface/route.js';
 import { NetStats } from './stats.js';
-import { emitEthernet, ETH_HLEN, ETH_P_ARP, ETH_P_IP, ETH_ZLEN, isMulticastMac, MAC_BROADCAST, readMac } from './wire/ethernet.js';
+import { emitEthernet, ETH_HLEN, ETH_P_ARP, ETH_P_IP, isMulticastMac, MAC_BROADCAST, readMac } from './wire/ethernet.js';
 import { emitIpv4, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPV4_HLEN, Ipv4Repr, isMulticastIpv4, parseCidr, parseIpv4, parseIpv4Addr, prefixMask } from './wire/ipv4.js';
 import { WIRE_BAD_CHECKSUM, WIRE_OK } from './wire/status.js';
 import { Reassembler, REASM_DONE } from './ipv4/reassembly.js';
@@ -26,6 +26,8 @@ export const IP_OFF = ETH_HLEN;
 export const L4_OFF = ETH_HLEN + IPV4_HLEN;
 
 export const LOOPBACK_ADDR = 0x7f000001;
+const SLAB_SIZE = 256 * 1024;
+const SLAB_MAX_FRAME = 16 * 1024;
 
 /** A path MTU learnt from ICMP "fragmentation needed" (RFC 1191), valid for 10 minutes as on Linux. */
 interface PmtuEntry {
@@ -283,9 +285,12 @@ export class NetStack {
       s.IpInHdrErrors++;
       return;
     }
-    // No forwarding: a host accepts its addresses, broadcasts, and nothing else.
+    // No forwarding: a host accepts its addresses, broadcasts, and nothing else — except on an
+    // interface with no address yet, where DHCP servers (passt among them) send unicast offers
+    // to the address they are about to assign (RFC 2131 §4.1; Linux clients use packet sockets).
     const dst = ip.dst;
-    if (!(iface.loopback || this.isLocal(dst) || iface.isBroadcast(dst) || isMulticastIpv4(dst))) {
+    const unconfigured = iface.addrs.length === 0 && ip.protocol === IPPROTO_UDP;
+    if (!(iface.loopback || unconfigured || this.isLocal(dst) || iface.isBroadcast(dst) || isMulticastIpv4(dst))) {
       s.IpInAddrErrors++;
       return;
     }
@@ -294,7 +299,7 @@ export class NetStack {
     let len = ip.payloadLen;
     if (ip.isFragment) {
       s.IpReasmReqds++;
-      const data = frame.subarray(off, off + len);
+      const data = frame.slice(off, off + len);
       const head = ip.fragOffset === 0 ? frame.slice(IP_OFF, off + Math.min(8, len)) : null;
       const before = this.reasm.overlaps + this.reasm.overLimit;
       const r = this.reasm.add(ip.src, ip.dst, ip.protocol, ip.id, ip.fragOffset, ip.mf, data, head, now);
@@ -342,10 +347,30 @@ export class NetStack {
 
   // ---- output ------------------------------------------------------------------------------
 
-  /** A frame with room for the Ethernet and IP headers plus `l4Len` bytes at L4_OFF. */
+  /**
+   * A frame with room for the Ethernet and IP headers plus `l4Len` bytes at L4_OFF, zeroed.
+   * Small frames are carved from 256 KiB slabs that are never reused (so they start zeroed):
+   * one backing store per slab instead of one per frame. Whoever keeps a frame's bytes for
+   * long (socket queues, reassembly) copies them, so a slab is not pinned by one datagram.
+   */
   allocFrame(l4Len: number): Uint8Array {
-    return new Uint8Array(Math.max(ETH_ZLEN, L4_OFF + l4Len));
+    // No padding to Ethernet's 60-byte minimum: that is the NIC's job, and virtual peers
+    // (passt) take the frame length at its word.
+    const n = L4_OFF + l4Len;
+    if (n > SLAB_MAX_FRAME) return new Uint8Array(n);
+    // Start 2 bytes into an 8-byte boundary: the IP header and the transport header after it
+    // then sit on 4-byte boundaries, where checksums take their fast path.
+    const size = (n + 2 + 7) & ~7;
+    if (this.slabUsed + size > SLAB_SIZE) {
+      this.slab = new ArrayBuffer(SLAB_SIZE);
+      this.slabUsed = 0;
+    }
+    const f = new Uint8Array(this.slab, this.slabUsed + 2, n);
+    this.slabUsed += size;
+    return f;
   }
+  private slab = new ArrayBuffer(SLAB_SIZE);
+  private slabUsed = 0;
 
   /**
    * Sends the datagram whose transport part (l4Len bytes) is at frame[L4_OFF…] from `src` to
@@ -392,7 +417,7 @@ export class NetStack {
     ip.df = false;
     for (let off = 0; off < l4Len; off += maxData) {
       const n = Math.min(maxData, l4Len - off);
-      const f = new Uint8Array(Math.max(ETH_ZLEN, L4_OFF + n));
+      const f = new Uint8Array(L4_OFF + n);
       f.set(frame.subarray(L4_OFF + off, L4_OFF + off + n), L4_OFF);
       ip.totalLen = IPV4_HLEN + n;
       ip.fragOffset = off;

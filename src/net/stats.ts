@@ -61,6 +61,8 @@ export class NetStats {
   TcpExtTW = 0;
   TcpExtDelayedACKs = 0;
   TcpExtTCPRcvQDrop = 0;
+  TcpExtTCPWinProbe = 0;
+  TcpExtTCPKeepAlive = 0;
   // Udp
   UdpInDatagrams = 0;
   UdpNoPorts = 0;

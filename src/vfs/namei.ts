@@ -7,6 +7,7 @@
 
 import { AT_FDCWD } from '../abi/linux/fcntl.js';
 import { MAXSYMLINKS, NAME_MAX, PATH_MAX } from '../abi/linux/limits.js';
+import { S_ISVTX, S_IWOTH } from '../abi/linux/stat.js';
 import { EXDEV } from '../abi/linux/errno.js';
 import { E, Errno } from '../kernel/errno.js';
 import type { Task } from '../kernel/task.js';
@@ -109,6 +110,9 @@ export class Nameidata {
   lastType: LastType = LastType.ROOT;
   /** The last component was followed by one or more slashes. */
   trailing = false;
+  /** Mode and owner of the directory holding the last component (nd->dir_mode, dir_vfsuid). */
+  dirMode = 0;
+  dirUid = 0;
   private links = 0;
   private readonly stack: string[] = [];
 
@@ -158,6 +162,8 @@ export class Nameidata {
           this.last = name;
           this.lastType = type;
           this.trailing = k > j;
+          this.dirMode = this.dentry.inode.mode;
+          this.dirUid = this.dentry.inode.uid;
           return;
         }
         // The last component of a symlink's body, with more of the outer path to come.
@@ -254,6 +260,7 @@ export class Nameidata {
   private getLink(inode: Inode): string {
     if (this.links++ >= MAXSYMLINKS) throw E.ELOOP;
     if (this.flags & LOOKUP_NO_SYMLINKS) throw E.ELOOP;
+    this.mayFollowLink(inode);
     if (isMagicLink(inode)) {
       if (this.flags & (LOOKUP_NO_MAGICLINKS | LOOKUP_BENEATH)) throw E.ELOOP;
       const to = inode.jump(this.task);
@@ -264,6 +271,21 @@ export class Nameidata {
     const body = inode.readlink();
     if (body.length === 0) throw E.ENOENT;
     return body;
+  }
+
+  /**
+   * may_follow_link (fs.protected_symlinks): in a sticky, world-writable directory only the
+   * follower's own symlinks and the directory owner's are followed. `this.dentry` is the
+   * directory holding the link. Errors: EACCES.
+   */
+  private mayFollowLink(link: Inode): void {
+    if (!this.task.kernel.sysctl.protectedSymlinks) return;
+    const cred = this.task.cred;
+    if (cred.fsuid === link.uid) return;
+    const dir = this.dentry.inode;
+    if ((dir.mode & (S_ISVTX | S_IWOTH)) !== (S_ISVTX | S_IWOTH)) return;
+    if (dir.uid === link.uid) return;
+    throw E.EACCES;
   }
 
   private jumpRoot(): void {

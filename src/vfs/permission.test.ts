@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fresh, throwsCode, enc } from '../../test/conformance/helpers.js';
+import { boot } from '../index.js';
 import { AT_FDCWD, O_RDONLY, O_WRONLY, O_CREAT, R_OK, W_OK, X_OK, AT_EACCESS } from '../abi/linux/fcntl.js';
 import { S_ISGID, S_ISUID } from '../abi/linux/stat.js';
 
@@ -136,4 +137,58 @@ test('rename edge cases: into its own subtree, over non-empty, types, exchange, 
   k.fs.writeFile('/tmp/o', 'x');
   const fd = k.sys.openat(AT_FDCWD, '/tmp/o', O_CREAT | O_WRONLY, 0o644);
   k.sys.close(fd);
+});
+
+test('fs.protected_symlinks: in a sticky world-writable directory, only safe symlinks are followed', () => {
+  const k = fresh();
+  k.fs.mkdir('/shared');
+  k.sys.chmod('/shared', 0o1777);
+  k.fs.writeFile('/secret', 'x');
+  const mallory = k.process({ uid: 1001, gid: 1001 });
+  const alice = k.process({ uid: 1000, gid: 1000 });
+  mallory.sys.symlink('/secret', '/shared/trap');
+  throwsCode(() => alice.sys.stat('/shared/trap'), 'EACCES', "another user's link in a sticky world-writable dir");
+  assert.equal(mallory.sys.stat('/shared/trap').size, 1, 'its owner follows it');
+  assert.equal(k.sys.lstat('/shared/trap').uid, 1001);
+  alice.sys.symlink('/secret', '/shared/mine');
+  assert.equal(alice.sys.stat('/shared/mine').size, 1, 'one follows one own links');
+  const off = boot({ sysctl: { protectedSymlinks: 0 } });
+  off.fs.mkdir('/shared');
+  off.sys.chmod('/shared', 0o1777);
+  off.process({ uid: 1001, gid: 1001 }).sys.symlink('/', '/shared/trap');
+  assert.ok(off.process({ uid: 1000, gid: 1000 }).sys.stat('/shared/trap'), 'with the sysctl at 0 it is followed');
+});
+
+test('fs.protected_regular and fs.protected_fifos: no O_CREAT of others’ files in sticky directories', () => {
+  const k = fresh();
+  k.fs.mkdir('/tmpdir');
+  k.sys.chmod('/tmpdir', 0o1777);
+  const mallory = k.process({ uid: 1001, gid: 1001 });
+  const alice = k.process({ uid: 1000, gid: 1000 });
+  mallory.fs.writeFile('/tmpdir/pre-created', '');
+  mallory.sys.chmod('/tmpdir/pre-created', 0o666);
+  throwsCode(() => alice.sys.openat(AT_FDCWD, '/tmpdir/pre-created', O_CREAT | O_WRONLY, 0o600), 'EACCES');
+  alice.sys.close(alice.sys.openat(AT_FDCWD, '/tmpdir/pre-created', O_WRONLY)); // without O_CREAT it opens
+  mallory.sys.mknod('/tmpdir/fifo', 0o010666, 0);
+  throwsCode(() => alice.sys.openat(AT_FDCWD, '/tmpdir/fifo', O_CREAT | O_WRONLY | 0o4000, 0o600), 'EACCES');
+  const off = boot({ sysctl: { protectedRegular: 0 } });
+  off.fs.mkdir('/t');
+  off.sys.chmod('/t', 0o1777);
+  const m2 = off.process({ uid: 1001, gid: 1001 });
+  m2.fs.writeFile('/t/f', '');
+  m2.sys.chmod('/t/f', 0o666);
+  off.process({ uid: 1000, gid: 1000 }).sys.openat(AT_FDCWD, '/t/f', O_CREAT | O_WRONLY, 0o600);
+});
+
+test('fs.protected_hardlinks: linking needs ownership or read+write access to a plain file', () => {
+  const k = fresh();
+  k.fs.writeFile('/tmp/root-file', 'x');
+  k.sys.chmod('/tmp/root-file', 0o644);
+  const u = k.process({ uid: 1000, gid: 1000 });
+  u.fs.mkdir('/tmp/u');
+  throwsCode(() => u.sys.link('/tmp/root-file', '/tmp/u/l'), 'EPERM');
+  k.sys.chmod('/tmp/root-file', 0o666);
+  u.sys.link('/tmp/root-file', '/tmp/u/l');
+  k.sys.chmod('/tmp/root-file', 0o4666);
+  throwsCode(() => u.sys.link('/tmp/root-file', '/tmp/u/l2'), 'EPERM', 'never a setuid file');
 });

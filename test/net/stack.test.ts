@@ -5,6 +5,7 @@ import { SimHost } from '../../src/host/sim/sim_host.js';
 import { AF_INET, AF_UNIX } from '../../src/net/socket/sockaddr.js';
 import { IPPROTO_ICMP, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_STREAM, SHUT_WR } from '../../src/abi/linux/socket.js';
 import { linkedPair, pattern } from './helpers.js';
+import type { MsgHdr } from '../../src/kernel/syscalls/sys_socket.js';
 
 const A = { family: AF_INET, addr: '10.0.0.1' } as const;
 const B = { family: AF_INET, addr: '10.0.0.2' } as const;
@@ -108,4 +109,24 @@ test('unix: stream socketpair and a named listener', async () => {
   const s = await sim.runUntil(a.sys.accept4(l, null, 0));
   await sim.runUntil(a.sys.write(s, new TextEncoder().encode('hi')));
   assert.equal(await sim.runUntil(a.sys.read(c, buf)), 2);
+});
+
+test('recvfrom and recvmsg report the sender also when they had to wait', async () => {
+  const sim = new SimHost({ seed: 8 });
+  const { a, b } = linkedPair(sim, { latency: 1e6 });
+  const sb = b.sys.socket(AF_INET, SOCK_DGRAM, 0);
+  b.sys.bind(sb, { ...B, port: 7 });
+  const from: Record<string, unknown> = {};
+  const waiting = b.sys.recvfrom(sb, new Uint8Array(64), undefined, 0, from);
+  const msg: MsgHdr = { iov: [new Uint8Array(2), new Uint8Array(8)] };
+  const waiting2 = b.sys.recvmsg(sb, msg, 0);
+  const sa = a.sys.socket(AF_INET, SOCK_DGRAM, 0);
+  await sim.runUntil(a.sys.sendto(sa, new TextEncoder().encode('one'), undefined, 0, { ...B, port: 7 }));
+  await sim.runUntil(a.sys.sendto(sa, new TextEncoder().encode('two-and-more'), undefined, 0, { ...B, port: 7 }));
+  assert.equal(await sim.runUntil(waiting), 3);
+  assert.equal(from.addr, '10.0.0.1');
+  assert.equal(await sim.runUntil(waiting2), 10);
+  assert.equal((msg.name as { addr: string }).addr, '10.0.0.1');
+  assert.equal(msg.flags, 0x20, 'MSG_TRUNC: the datagram was longer than the buffers');
+  assert.equal(new TextDecoder().decode(msg.iov[1]), 'o-and-mo');
 });

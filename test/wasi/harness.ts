@@ -22,6 +22,7 @@ export class Harness {
   readonly out: string[] = [];
   private top = 1024;
   readonly preopens: { fd: number; name: string }[];
+  private readonly closeDisks: () => void;
 
   constructor(cfg: Partial<ProgramConfig>, kernel?: Kernel) {
     this.kernel = kernel ?? new Kernel({ host: new WorkerHost() });
@@ -33,7 +34,8 @@ export class Harness {
       tty: [false, false, false] as [boolean, boolean, boolean],
     };
     const full: ProgramConfig = { args: ['test'], env: [], dirs: [], tmpfs: [], ...cfg };
-    const { task, preopens } = prepare(this.kernel, full, stdio);
+    const { task, preopens, close } = prepare(this.kernel, full, stdio);
+    this.closeDisks = close;
     this.preopens = preopens;
     this.wasi = new WasiPreview1(this.kernel, task, { args: full.args, env: full.env, preopens, halt: this.kernel.host as WorkerHost });
     this.wasi.bind(this.memory);
@@ -107,5 +109,6 @@ export class Harness {
   close(): void {
     this.kernel.exitTask(this.wasi.task, 0);
     shutdown(this.kernel);
+    this.closeDisks();
   }
 }

@@ -151,3 +151,70 @@ test('stdin from a terminal: line input, isatty, and Ctrl-C from the keyboard', 
   assert.match(res.out, /got: hello tty/);
   assert.equal(res.code, 130, res.out);
 });
+
+function have(cmd: string, args: string[] = ['-V']): boolean {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  return r.error === undefined;
+}
+
+test('--disk: an ext4 image as the root; e2fsck finds it clean, debugfs reads what was written; --ro refuses writes', { timeout: 90_000 }, async (t) => {
+  if (missing) return t.skip(missing);
+  if (!have('mkfs.ext4') || !have('e2fsck') || !have('debugfs')) return t.skip('e2fsprogs (mkfs.ext4, e2fsck, debugfs) is not installed');
+  const d = tmp();
+  try {
+    const img = join(d.dir, 'root.img');
+    spawnSync('truncate', ['-s', '64M', img]);
+    assert.equal(spawnSync('mkfs.ext4', ['-q', '-F', img]).status, 0);
+    const w = await tklRun(['--disk', img, wasm('tree.c'), 'write']);
+    assert.equal(w.stdout, 'write ok\n', w.stderr);
+    const fsck = spawnSync('e2fsck', ['-fn', img], { encoding: 'utf8' });
+    assert.equal(fsck.status, 0, fsck.stdout + fsck.stderr);
+    const big = spawnSync('debugfs', ['-R', 'cat /data/sub/f6', img], { maxBuffer: 8 << 20 });
+    const want = new Uint8Array(3 << 20);
+    for (let i = 0; i < want.length; i++) want[i] = (i * 131 + (i >> 12)) & 0xff;
+    assert.equal(fnv1a(new Uint8Array(big.stdout)), fnv1a(want), 'debugfs reads the 3 MiB file tkl wrote');
+    const link = spawnSync('debugfs', ['-R', 'stat /data/big', img], { encoding: 'utf8' });
+    assert.match(link.stdout, /Fast link dest: "sub\/f6"/);
+    const c = await tklRun(['--disk', img, '--ro', wasm('tree.c'), 'check']);
+    assert.equal(c.stdout, 'check ok\n', c.stderr);
+    const ro = await tklRun(['--disk', img, '--ro', wasm('tree.c'), 'touch', 'data/new']);
+    assert.equal(ro.stdout, 'EROFS\n');
+    // The files script on ext4 prints what Linux prints.
+    const native = compile('files.c', 'native');
+    const linux = await runCmd(native.path, [], { cwd: d.dir });
+    const onExt4 = await tklRun(['--disk', img, wasm('files.c')]);
+    assert.equal(onExt4.stdout, linux.stdout);
+    assert.equal(spawnSync('e2fsck', ['-fn', img]).status, 0);
+  } finally {
+    d.done();
+  }
+});
+
+test('--disk IMAGE:PART and --mount IMAGE:PART:/boot on a partitioned disk (ext4 and FAT)', { timeout: 90_000 }, async (t) => {
+  if (missing) return t.skip(missing);
+  if (!have('sfdisk') || !have('mkfs.ext4') || !have('mkfs.vfat', ['--help']) || !have('fsck.vfat', ['--help'])) return t.skip('sfdisk, mkfs.ext4 or dosfstools is not installed');
+  const d = tmp();
+  try {
+    const img = join(d.dir, 'disk.img');
+    spawnSync('truncate', ['-s', '96M', img]);
+    const sf = spawnSync('sfdisk', ['-q', img], { input: 'label: gpt\nsize=32M, name=boot\nname=root\n', encoding: 'utf8' });
+    assert.equal(sf.status, 0, sf.stderr);
+    // Format the partitions in place through offsets (no loop device needed).
+    const parts = JSON.parse(spawnSync('sfdisk', ['--json', img], { encoding: 'utf8' }).stdout).partitiontable.partitions as { start: number; size: number }[];
+    const [boot, root] = parts;
+    const bootImg = join(d.dir, 'boot.part');
+    spawnSync('truncate', ['-s', String(boot!.size * 512), bootImg]);
+    assert.equal(spawnSync('mkfs.vfat', [bootImg]).status, 0);
+    assert.equal(spawnSync('mkfs.ext4', ['-q', '-F', '-E', `offset=${root!.start * 512}`, img, `${Math.floor((root!.size * 512) / 1024)}k`]).status, 0);
+    assert.equal(spawnSync('dd', [`if=${bootImg}`, `of=${img}`, 'bs=512', `seek=${boot!.start}`, 'conv=notrunc', 'status=none']).status, 0);
+    const r = await tklRun(['--disk', `${img}:root`, '--mount', `${img}:boot:/boot`, wasm('env.c')]);
+    assert.equal(r.code, 0, r.stderr);
+    const w = await tklRun(['--disk', `${img}:2`, '--mount', `${img}:1:/boot`, wasm('tree.c'), 'write']);
+    assert.equal(w.stdout, 'write ok\n', w.stderr);
+    const bad = await tklRun(['--disk', `${img}:9`, wasm('env.c')]);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /no partition 9/);
+  } finally {
+    d.done();
+  }
+});

@@ -6,3 +6,4 @@ export * from './mount.js';
 export * from './poll.js';
 export * from './limits.js';
 export * from './time.js';
+export * from './socket.js';

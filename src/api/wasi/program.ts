@@ -20,7 +20,11 @@ import { LOOKUP_BENEATH, LOOKUP_NO_MAGICLINKS } from '../../vfs/namei.js';
 import { FMODE_READ, type FileOps } from '../../vfs/file.js';
 import { PathRef } from '../../vfs/mount.js';
 import { vfsOpen } from '../../vfs/vfs_ops.js';
+import { DiskError, attachDisk, type DiskMount } from './disks.js';
 import { installStream } from './stdio.js';
+import { SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR } from '../../abi/linux/socket.js';
+import { AF_INET } from '../../net/socket/sockaddr.js';
+import { sys_bind, sys_listen, sys_setsockopt, sys_socket } from '../../kernel/syscalls/sys_socket.js';
 import { WasiPreview1, type Preopen } from './wasi.js';
 
 /** A host directory exposed to the program (`--dir HOST[:GUEST]`). */
@@ -45,6 +49,10 @@ export interface ProgramConfig {
   trace?: boolean;
   /** Preopen a /dev with null, zero, full, random and urandom (`tkl run --dev`). */
   devices?: boolean;
+  /** Disk images: the root (`--disk`, guest "/") and more (`--mount`). */
+  disks?: DiskMount[];
+  /** TCP ports to listen on, preopened as the descriptors after the directories (`--listen`). */
+  listen?: number[];
 }
 
 /** A program's standard streams as kernel file operations. */
@@ -70,8 +78,13 @@ export const TRAP_EXIT_CODE = 134;
  * Mounts the program's filesystems and makes its task. Returns the task and its preopens;
  * the task resolves every path beneath the descriptor it starts from.
  */
-export function prepare(k: Kernel, cfg: ProgramConfig, stdio: Stdio): { task: Task; preopens: Preopen[] } {
+export function prepare(k: Kernel, cfg: ProgramConfig, stdio: Stdio): { task: Task; preopens: Preopen[]; close: () => void } {
   const init = k.init;
+  // Disks first: attaching one makes nodes in /dev, which a mount over "/" would cover.
+  const disks: ReturnType<typeof attachDisk>[] = [];
+  const close = (): void => {
+    for (const d of disks.splice(0)) d.close();
+  };
   if (cfg.dirs.length > 0 && !k.fsTypes.has(hostfsType.name)) k.registerFilesystem(hostfsType);
   // Preopens the program names by relative path, and the devices, are mounted at hidden
   // places of the kernel's own root first; then the guest's absolute paths, shallow first, so
@@ -94,6 +107,20 @@ export function prepare(k: Kernel, cfg: ProgramConfig, stdio: Stdio): { task: Ta
     const at = rel ? hide() : normalize(d.guest);
     mounts.push({ guest: d.guest, at, hidden: rel, mount: () => sys_mount(init, d.host, at, 'hostfs', d.readOnly ? MS_RDONLY : 0, '') });
   }
+  for (const d of cfg.disks ?? []) {
+    if (!d.guest.startsWith('/')) throw new SetupError(`a disk's guest path must be absolute, not '${d.guest}'`);
+    let attached;
+    try {
+      attached = attachDisk(k, d);
+    } catch (e) {
+      close();
+      if (e instanceof DiskError || isErrno(e)) throw new SetupError(e.message);
+      throw e;
+    }
+    disks.push(attached);
+    const at = normalize(d.guest);
+    mounts.push({ guest: at, at, hidden: false, mount: () => attached.mount(at) });
+  }
   for (const p of cfg.tmpfs) {
     if (!p.startsWith('/')) throw new SetupError(`--tmpfs needs an absolute guest path, not '${p}'`);
     const at = normalize(p);
@@ -106,6 +133,8 @@ export function prepare(k: Kernel, cfg: ProgramConfig, stdio: Stdio): { task: Ta
       mkdirs(k, m.at);
       m.mount();
     } catch (e) {
+      shutdown(k);
+      close();
       if (isErrno(e)) throw new SetupError(`cannot mount ${m.guest}: ${e.message}`);
       throw e;
     }
@@ -131,9 +160,24 @@ export function prepare(k: Kernel, cfg: ProgramConfig, stdio: Stdio): { task: Ta
     const file = vfsOpen(k.openContext, root, O_RDONLY | O_DIRECTORY, FMODE_READ);
     preopens.push({ fd: task.files.install(file, false), name: m.guest });
   });
+  // Listening sockets come after the directories: wasi-libc scans descriptors from 3 for
+  // preopens and stops at the first that is not one.
+  for (const port of cfg.listen ?? []) {
+    try {
+      const fd = sys_socket(task, AF_INET, SOCK_STREAM, 0);
+      sys_setsockopt(task, fd, SOL_SOCKET, SO_REUSEADDR, 1);
+      sys_bind(task, fd, { family: AF_INET, addr: '0.0.0.0', port });
+      sys_listen(task, fd, 128);
+    } catch (e) {
+      shutdown(k);
+      close();
+      if (isErrno(e)) throw new SetupError(`cannot listen on port ${port}: ${e.message}`);
+      throw e;
+    }
+  }
   // From here on, no path leaves the directory it starts from (WASI's capability model).
   task.resolveFlags = LOOKUP_BENEATH | LOOKUP_NO_MAGICLINKS;
-  return { task, preopens };
+  return { task, preopens, close };
 }
 
 /**
@@ -141,7 +185,7 @@ export function prepare(k: Kernel, cfg: ProgramConfig, stdio: Stdio): { task: Ta
  * unmounts. Returns the exit code. Errors: SetupError; a trap or link error propagates.
  */
 export function runProgram(k: Kernel, halt: Halt, module: WebAssembly.Module, cfg: ProgramConfig, stdio: Stdio): number {
-  const { task, preopens } = prepare(k, cfg, stdio);
+  const { task, preopens, close } = prepare(k, cfg, stdio);
   try {
     const trace = cfg.trace ? (line: string) => stdio.stderr.write!(null as never, encoder.encode(`[wasi] ${line}\n`), 0, line.length + 8, 0) : undefined;
     const wasi = new WasiPreview1(k, task, { args: cfg.args, env: cfg.env, preopens, halt, trace });
@@ -150,6 +194,7 @@ export function runProgram(k: Kernel, halt: Halt, module: WebAssembly.Module, cf
   } finally {
     k.exitTask(task, 0);
     shutdown(k);
+    close();
   }
 }
 

@@ -16,6 +16,10 @@ import type { Halt } from '../../host/halt.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { BytesInput, inputOps, outputOps, type OutputSink } from './stdio.js';
 import { TRAP_EXIT_CODE, runProgram, type DirMount, type ProgramConfig } from './program.js';
+import { parseDiskSpec, parseMountSpec, type DiskMount } from './disks.js';
+import { RingBridge } from '../../drivers/net/ring_link.js';
+import type { NetDevice } from '../../net/netdevice.js';
+import { openDevice } from '../../cli/netopts.js';
 import type { OutputSpec, WorkerInit, WorkerMessage } from './worker_main.js';
 
 export interface RunOptions {
@@ -48,6 +52,16 @@ export interface RunOptions {
   trace?: boolean;
   /** Preopen a /dev with null, zero, full, random and urandom. */
   devices?: boolean;
+  /** The root filesystem: a disk image "IMAGE[:PART]" or a DiskMount (guest "/"). */
+  disk?: string | DiskMount;
+  /** A read-only root disk. */
+  readOnly?: boolean;
+  /** More disk images: "IMAGE[:PART]:/path" strings or DiskMount records. */
+  mounts?: (string | DiskMount)[];
+  /** The network: a device (`tap:NAME`, `udp:LOCAL,REMOTE`, `passt[:SOCKET]`, or an open NetDevice) and its address. */
+  net?: { device: string | NetDevice; ip?: string; gw?: string; mtu?: number; dhcp?: boolean };
+  /** TCP ports the program gets as listening sockets: descriptors 3, 4, … */
+  listen?: number[];
 }
 
 export interface RunResult {
@@ -98,6 +112,11 @@ function configOf(o: RunOptions, name: string): ProgramConfig {
     tmpfs: o.tmpfs ?? [],
     trace: o.trace === true,
     devices: o.devices === true,
+    disks: [
+      ...(o.disk === undefined ? [] : [typeof o.disk === 'string' ? parseDiskSpec(o.disk, '/', o.readOnly === true) : o.disk]),
+      ...(o.mounts ?? []).map((m) => (typeof m === 'string' ? parseMountSpec(m) : m)),
+    ],
+    listen: o.listen ?? [],
   };
 }
 
@@ -116,6 +135,11 @@ export async function run(options: RunOptions): Promise<RunResult> {
     }
     return { kind: 'message', tty: false };
   };
+  let bridge: RingBridge | null = null;
+  if (options.net !== undefined) {
+    const dev = typeof options.net.device === 'string' ? await openDevice(options.net.device, options.net.mtu ?? null) : options.net.device;
+    if (dev !== null) bridge = new RingBridge(dev, doorbell);
+  }
   const init: WorkerInit = {
     module,
     config,
@@ -125,6 +149,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
     stderr: outSpec(options.stderr, 2),
     sim: options.sim ? { seed: options.seed ?? 1 } : null,
     hostname: options.hostname,
+    net: bridge === null ? null : { link: bridge.init, ip: options.net?.ip ?? null, gw: options.net?.gw ?? null, dns: [], dhcp: options.net?.dhcp === true },
   };
   const thread = new NodeHost().startThread(new URL('./worker_main.js', import.meta.url), init);
 
@@ -144,6 +169,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
       if (finished) return;
       finished = true;
       for (const stop of stopInput) stop();
+      bridge?.stop();
       options.signal?.removeEventListener('abort', onAbort);
       resolveRun(r);
     };
@@ -165,6 +191,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
       if (finished) return;
       finished = true;
       for (const stop of stopInput) stop();
+      bridge?.stop();
       reject(e);
     });
     thread.onExit(() => {
@@ -174,28 +201,51 @@ export async function run(options: RunOptions): Promise<RunResult> {
   });
 }
 
-/** Feeds a readable stream into the ring, starting once the program first wants input. */
+/**
+ * Feeds a readable stream into the ring, starting once the program first wants input. Chunks
+ * queue up in order and one pump moves them into the ring as it drains; the stream is paused
+ * while the queue is long, and the ring is closed only after the last byte went in.
+ */
 function feedStream(ring: ByteRing, doorbell: Int32Array, stream: NodeJS.ReadStream, stops: (() => void)[], done: () => boolean): void {
   let started = false;
-  const onData = (chunk: Buffer): void => {
-    const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length);
-    let off = ring.write(bytes, 0, bytes.length);
-    Doorbell.ring(doorbell);
-    if (off === bytes.length) return;
-    // The ring is full: hold the stream until the program has read some.
-    stream.pause();
-    void (async () => {
-      while (off < bytes.length && !done()) {
-        await ring.waitForSpace(100);
-        off += ring.write(bytes, off, bytes.length - off);
+  let ended = false;
+  let pumping = false;
+  const queue: Uint8Array[] = [];
+  let queued = 0;
+  const pump = async (): Promise<void> => {
+    if (pumping) return;
+    pumping = true;
+    try {
+      while (!done()) {
+        const chunk = queue[0];
+        if (chunk === undefined) break;
+        const n = ring.write(chunk, 0, chunk.length);
+        Doorbell.ring(doorbell);
+        queued -= n;
+        if (n === chunk.length) queue.shift();
+        else {
+          queue[0] = chunk.subarray(n);
+          await ring.waitForSpace(100);
+        }
+        if (queued < ring.capacity && stream.isPaused() && !ended) stream.resume();
+      }
+      if (ended && queue.length === 0 && !done()) {
+        ring.close();
         Doorbell.ring(doorbell);
       }
-      if (!done()) stream.resume();
-    })();
+    } finally {
+      pumping = false;
+    }
+  };
+  const onData = (chunk: Buffer): void => {
+    queue.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
+    queued += chunk.length;
+    if (queued >= ring.capacity) stream.pause();
+    void pump();
   };
   const onEnd = (): void => {
-    ring.close();
-    Doorbell.ring(doorbell);
+    ended = true;
+    void pump();
   };
   stops.push(() => {
     if (!started) return;

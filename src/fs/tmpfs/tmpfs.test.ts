@@ -208,3 +208,11 @@ test('O_TMPFILE makes an unnamed file that linkat can name (unless O_EXCL)', asy
   throwsCode(() => k.sys.openat(AT_FDCWD, '/tmp', O_TMPFILE | O_RDONLY, 0o600), 'EINVAL');
   throwsCode(() => k.sys.openat(AT_FDCWD, '/proc', O_TMPFILE | O_RDWR, 0o600), 'EOPNOTSUPP');
 });
+
+test('a zero-length write past the end changes nothing', () => {
+  const k = fresh();
+  k.fs.writeFile('/tmp/z', 'abc');
+  const fd = k.sys.openat(AT_FDCWD, '/tmp/z', O_WRONLY);
+  assert.equal(k.sys.pwrite64(fd, new Uint8Array(0), 0, 10_000), 0);
+  assert.equal(k.sys.fstat(fd).size, 3);
+});

@@ -6,7 +6,7 @@ import {
   AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_FOLLOW, RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT,
 } from '../../abi/linux/fcntl.js';
 import { PATH_MAX } from '../../abi/linux/limits.js';
-import { S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, S_IRWXUGO, S_ISVTX } from '../../abi/linux/stat.js';
+import { S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, S_IRWXUGO, S_ISGID, S_ISUID, S_ISVTX, S_IXGRP } from '../../abi/linux/stat.js';
 import { E } from '../errno.js';
 import type { Task } from '../task.js';
 import { dExchange, dMove } from '../../vfs/dentry.js';
@@ -14,7 +14,8 @@ import type { Dentry } from '../../vfs/dentry.js';
 import {
   LOOKUP_EMPTY, LOOKUP_FOLLOW, LastType, checkPathArg, pathLookup, pathParent, utf8Length, type Nameidata,
 } from '../../vfs/namei.js';
-import { MAY_WRITE } from '../../vfs/permission.js';
+import { MAY_READ, MAY_WRITE, ownerOrCapable, permitted } from '../../vfs/permission.js';
+import type { Inode } from '../../vfs/inode.js';
 import { inodePermission, mayCreate, mayDelete, mntWantWrite, newInodeAttrs } from '../../vfs/vfs_ops.js';
 import { intArg, optInt } from './args.js';
 
@@ -114,6 +115,7 @@ export function sys_linkat(t: Task, olddirfd: number, oldpath: string, newdirfd:
   if (old.mnt !== nd.mnt) throw E.EXDEV;
   const dir = nd.inode;
   const inode = old.dentry.inode;
+  mayLinkat(t, inode);
   mayCreate(t.cred, nd.mnt, dir);
   if (dir.sb !== inode.sb) throw E.EXDEV;
   if (inode.attributes & 0x30) throw E.EPERM;
@@ -124,6 +126,19 @@ export function sys_linkat(t: Task, olddirfd: number, oldpath: string, newdirfd:
   inode.linkable = false;
   nd.dentry.addChild(last, inode);
   return 0;
+}
+
+/**
+ * may_linkat (fs.protected_hardlinks): without ownership, only a regular file one may read
+ * and write, neither setuid nor setgid-executable, may get another name. Errors: EPERM.
+ */
+function mayLinkat(t: Task, inode: Inode): void {
+  if (!t.kernel.sysctl.protectedHardlinks) return;
+  if (ownerOrCapable(t.cred, inode)) return;
+  const mode = inode.mode;
+  const safe =
+    inode.isReg && !(mode & S_ISUID) && (mode & (S_ISGID | S_IXGRP)) !== (S_ISGID | S_IXGRP) && permitted(t.cred, inode, MAY_READ | MAY_WRITE);
+  if (!safe) throw E.EPERM;
 }
 
 export function sys_link(t: Task, oldpath: string, newpath: string): number {

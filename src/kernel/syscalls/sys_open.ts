@@ -5,7 +5,8 @@ import {
   AT_FDCWD, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOFOLLOW, O_PATH, O_RDWR,
   O_TRUNC, O_WRONLY, __O_TMPFILE, O_TMPFILE, O_NOCTTY,
 } from '../../abi/linux/fcntl.js';
-import { S_IALLUGO, S_IFREG } from '../../abi/linux/stat.js';
+import { S_IALLUGO, S_IFIFO, S_IFMT, S_IFREG, S_ISVTX, S_IWGRP, S_IWOTH } from '../../abi/linux/stat.js';
+import type { Inode } from '../../vfs/inode.js';
 import { E } from '../errno.js';
 import type { Task } from '../task.js';
 import type { File } from '../../vfs/file.js';
@@ -173,12 +174,27 @@ function openLastLookups(t: Task, nd: Nameidata, flags: number, mode: number): s
   return link ?? false;
 }
 
+/**
+ * may_create_in_sticky (fs.protected_regular, fs.protected_fifos): O_CREAT must not open
+ * someone else's existing file in a sticky world-writable directory (or, at level 2, a
+ * sticky group-writable one) unless the directory's owner owns it. Errors: EACCES.
+ */
+function mayCreateInSticky(t: Task, dirMode: number, dirUid: number, inode: Inode): void {
+  if (!(dirMode & S_ISVTX)) return;
+  const sc = t.kernel.sysctl;
+  const level = inode.isReg ? sc.protectedRegular : (inode.mode & S_IFMT) === S_IFIFO ? sc.protectedFifos : 0;
+  if (level === 0) return;
+  if (inode.uid === t.cred.fsuid || inode.uid === dirUid) return;
+  if (dirMode & S_IWOTH || (level >= 2 && dirMode & S_IWGRP)) throw E.EACCES;
+}
+
 /** do_open: the checks on what was found, then the open itself and O_TRUNC. */
 function doOpen(t: Task, nd: Nameidata, flags: number, accMode: number, created: boolean): File {
   const inode = nd.inode;
   if (flags & O_CREAT) {
     if (flags & O_EXCL && !created) throw E.EEXIST;
     if (inode.isDir) throw E.EISDIR;
+    if (!created) mayCreateInSticky(t, nd.dirMode, nd.dirUid, inode);
   }
   if (nd.flags & LOOKUP_DIRECTORY && !inode.isDir) throw E.ENOTDIR;
   let truncate = false;

@@ -3,11 +3,11 @@
 // Each is a non-blocking attempt on the Socket (net/socket/socket.ts); a blocking descriptor
 // waits on the socket's queue through a Blocked, honouring SO_RCVTIMEO/SO_SNDTIMEO.
 
-import { AT_FDCWD, O_CLOEXEC, O_NONBLOCK } from '../../abi/linux/fcntl.js';
+import { AT_FDCWD, O_NONBLOCK } from '../../abi/linux/fcntl.js';
 import { POLLERR, POLLHUP, POLLIN, POLLOUT } from '../../abi/linux/poll.js';
 import { S_IFMT, S_IFSOCK } from '../../abi/linux/stat.js';
 import {
-  MSG_DONTWAIT, MSG_PEEK, MSG_TRUNC, MSG_WAITALL, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_STREAM, SOCK_TYPE_MASK,
+  MSG_DONTWAIT, MSG_PEEK, MSG_WAITALL, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_STREAM, SOCK_TYPE_MASK,
 } from '../../abi/linux/socket.js';
 import type { Instant } from '../../host/host_ops.js';
 import { AF_UNIX, type SockAddr } from '../../net/socket/sockaddr.js';
@@ -18,7 +18,7 @@ import type { File } from '../../vfs/file.js';
 import { pathLookup } from '../../vfs/namei.js';
 import { E, isErrno } from '../errno.js';
 import type { Task } from '../task.js';
-import { Blocked, type Waiter } from '../wait_queue.js';
+import { Blocked, mapBlocked, type Waiter } from '../wait_queue.js';
 import { bufArg, countArg, fileArg, intArg, iovArg } from './args.js';
 import { sys_mknodat } from './sys_namei.js';
 import { IOV_MAX } from '../../abi/linux/limits.js';
@@ -225,9 +225,22 @@ export function sys_recvfrom(t: Task, fd: number, buf: Uint8Array, len?: number,
   const n = countArg(b, len);
   const fl = intArg(flags);
   const info: RecvInfo = { flags: 0 };
-  const got = recvAll(t, f, s, b, 0, n, fl, info, 0);
-  if (from !== null && typeof from === 'object' && info.addr !== undefined) Object.assign(from, info.addr);
-  return got;
+  return afterRecv(() => recvAll(t, f, s, b, 0, n, fl, info, 0), (got) => {
+    if (from !== null && typeof from === 'object' && info.addr !== undefined) Object.assign(from, info.addr);
+    return got;
+  });
+}
+
+/** Runs a receive and then `then`, also when the receive completes only after blocking. */
+function afterRecv(op: () => number, then: (n: number) => number): number {
+  let n: number;
+  try {
+    n = op();
+  } catch (e) {
+    if (e instanceof Blocked) throw mapBlocked(e as Blocked<number>, then);
+    throw e;
+  }
+  return then(n);
 }
 
 /** One receive; with MSG_WAITALL on a stream, keeps going until `len` bytes or end of stream. */
@@ -272,25 +285,26 @@ export function sys_recvmsg(t: Task, fd: number, msg: MsgHdr, flags: number = 0)
   const iov = iovArg(msg.iov, IOV_MAX);
   const fl = intArg(flags);
   const info: RecvInfo = { flags: 0 };
-  let n: number;
-  if (iov.length === 1) n = recvAll(t, f, s, iov[0]!, 0, iov[0]!.length, fl, info, 0);
-  else {
-    let total = 0;
-    for (const b of iov) total += b.length;
-    const tmp = new Uint8Array(total);
-    n = recvAll(t, f, s, tmp, 0, total, fl, info, 0);
+  const finish = (n: number): number => {
+    if (info.addr !== undefined) msg.name = info.addr;
+    msg.flags = info.flags;
+    return n;
+  };
+  if (iov.length === 1) return afterRecv(() => recvAll(t, f, s, iov[0]!, 0, iov[0]!.length, fl, info, 0), finish);
+  let total = 0;
+  for (const b of iov) total += b.length;
+  const tmp = new Uint8Array(total);
+  return afterRecv(() => recvAll(t, f, s, tmp, 0, total, fl, info, 0), (n) => {
     let at = 0;
-    const copied = fl & MSG_TRUNC ? Math.min(n, total) : n;
+    const copied = Math.min(n, total);
     for (const b of iov) {
       if (at >= copied) break;
       const k = Math.min(b.length, copied - at);
       b.set(tmp.subarray(at, at + k));
       at += k;
     }
-  }
-  if (info.addr !== undefined) msg.name = info.addr;
-  msg.flags = info.flags;
-  return n;
+    return finish(n);
+  });
 }
 
 export function sys_shutdown(t: Task, fd: number, how: number): number {
@@ -318,5 +332,3 @@ export function sys_getsockopt(t: Task, fd: number, level: number, optname: numb
   return s.getsockopt(intArg(level), intArg(optname));
 }
 
-void O_CLOEXEC;
-void POLLHUP;

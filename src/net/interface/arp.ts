@@ -4,7 +4,7 @@
 
 import type { Instant } from '../../host/host_ops.js';
 import { ARP_LEN, ARPOP_REPLY, ARPOP_REQUEST, emitArp, parseArp } from '../wire/arp.js';
-import { emitEthernet, ETH_HLEN, ETH_P_ARP, ETH_ZLEN, MAC_BROADCAST } from '../wire/ethernet.js';
+import { emitEthernet, ETH_HLEN, ETH_P_ARP, MAC_BROADCAST } from '../wire/ethernet.js';
 import { WIRE_OK } from '../wire/status.js';
 import type { NetInterface } from './interface.js';
 
@@ -160,7 +160,7 @@ export class ArpCache {
   }
 
   private send(op: number, ethDst: number, senderMac: number, senderIp: number, targetMac: number, targetIp: number): void {
-    const f = new Uint8Array(Math.max(ETH_ZLEN, ETH_HLEN + ARP_LEN));
+    const f = new Uint8Array(ETH_HLEN + ARP_LEN);
     emitEthernet(f, ethDst, this.iface.mac, ETH_P_ARP);
     emitArp(f, ETH_HLEN, { op, senderMac, senderIp, targetMac, targetIp });
     this.iface.stack.stats.ArpOut++;

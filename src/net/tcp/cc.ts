@@ -69,7 +69,6 @@ export class Cubic implements CongestionControl {
   private epoch = -1;
   /** W_est (segments) for the Reno-friendly region (§4.3). */
   private wEst = 0;
-  private cwndEpoch = 0;
 
   onAck(s: CcState, acked: number, now: number): void {
     if (s.cwnd < s.ssthresh) {
@@ -80,7 +79,6 @@ export class Cubic implements CongestionControl {
     const cwnd = s.cwnd / mss;
     if (this.epoch < 0) {
       this.epoch = now;
-      this.cwndEpoch = cwnd;
       this.wEst = cwnd;
       if (this.wMax <= cwnd) {
         this.k = 0;
@@ -115,7 +113,6 @@ export class Cubic implements CongestionControl {
     // §4.8: after a timeout, restart the epoch; W_max keeps what was learnt before.
     if (s.cwnd / s.mss > this.wMax) this.wMax = s.cwnd / s.mss;
     this.epoch = -1;
-    void this.cwndEpoch;
   }
 }
 

@@ -158,8 +158,9 @@ export class TcpLayer {
       return;
     }
     // Port and protocol unreachable are hard errors; the rest are soft (RFC 1122 §4.2.3.9).
-    if (type === ICMP_DEST_UNREACH && (code === ICMP_PORT_UNREACH || code === ICMP_PROT_UNREACH)) sk.icmpError(errorFromIcmp(type, code), now);
-    else if (sk.state === TCP_SYN_SENT) sk.softError = errorFromIcmp(type, code);
+    // During the handshake any of them ends the attempt (as Linux's tcp_v4_err does).
+    if ((type === ICMP_DEST_UNREACH && (code === ICMP_PORT_UNREACH || code === ICMP_PROT_UNREACH)) || sk.state === TCP_SYN_SENT) sk.icmpError(errorFromIcmp(type, code), now);
+    else sk.softError = errorFromIcmp(type, code);
   }
 
   // ---- tables ------------------------------------------------------------------------------

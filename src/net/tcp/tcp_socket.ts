@@ -635,7 +635,11 @@ export class TcpSocket extends Socket {
 
   sendSyn(now: Instant): void {
     const synAck = this.state === TCP_SYN_RECV;
-    if (this.retries === 0) this.rttStart = now;
+    if (this.retries === 0) {
+      // Time the handshake (RFC 6298 §2 allows the SYN as the first sample; Karn on retransmit).
+      this.rttSeq = this.iss;
+      this.rttStart = now;
+    }
     const t = this.layer.tx;
     t.resetOptions();
     t.mss = this.advMss;
@@ -715,9 +719,17 @@ export class TcpSocket extends Socket {
 
     // 5. ACK processing.
     if (this.state === TCP_SYN_RECV) {
+      const p = this.parent;
+      if (p !== null && p.state === TCP_LISTEN && p.acceptQueue.length > p.backlog) {
+        // Accept queue full: ignore the ACK and keep the half-open connection; our SYN-ACK
+        // retransmission makes the client ACK again later (Linux without tcp_abort_on_overflow).
+        stats.TcpExtListenOverflows++;
+        return;
+      }
       if (seqGt(ack, this.sndUna) && seqLe(ack, this.sndMax)) {
         // The SYN's sequence number is acknowledged; what remains is data (or our FIN).
         this.sndUna = seqAdd(this.iss, 1);
+        this.rttSample(now);
         this.sndWnd = seg.window << this.sndScale;
         this.maxSndWnd = Math.max(this.maxSndWnd, this.sndWnd);
         this.sndWl1 = seq;
@@ -803,11 +815,12 @@ export class TcpSocket extends Socket {
     this.lastRecv = now;
     if (flags & TCP_ACK) {
       this.sndUna = seg.ack;
-      this.sndWnd = seg.window << this.sndScale;
+      // The window of a SYN-ACK is never scaled (RFC 7323 §2.2).
+      this.sndWnd = seg.window;
       this.maxSndWnd = this.sndWnd;
       this.sndWl1 = seg.seq;
       this.sndWl2 = seg.ack;
-      this.rttSample(now, true);
+      this.rttSample(now);
       this.established(now);
       this.sendAck(now);
       this.output(now);
@@ -834,7 +847,7 @@ export class TcpSocket extends Socket {
     const p = this.parent;
     if (p !== null) {
       p.synQueue--;
-      if (p.state === TCP_LISTEN && p.acceptQueue.length < Math.max(p.backlog, 1) + 1) {
+      if (p.state === TCP_LISTEN) {
         this.layer.stack.stats.TcpPassiveOpens++;
         p.acceptQueue.push(this);
         p.queue.notify(POLLIN | POLLRDNORM);
@@ -923,7 +936,7 @@ export class TcpSocket extends Socket {
     if (seqGt(ack, this.highRxt)) this.highRxt = ack;
     this.retries = 0;
     this.backoff = 0;
-    this.rttSample(now, false);
+    this.rttSample(now);
 
     if (this.inRecovery) {
       if (seqGe(ack, this.recover)) {
@@ -1503,17 +1516,11 @@ export class TcpSocket extends Socket {
 
   // ---- RTT and timers (RFC 6298) -----------------------------------------------------------------
 
-  private rttSample(now: Instant, handshake: boolean): void {
-    let r: number;
-    if (handshake) {
-      if (this.retries > 0) return; // Karn: the SYN was retransmitted
-      r = now - this.rttStart;
-      if (this.rttStart === 0) return;
-    } else {
-      if (this.rttSeq < 0 || !seqGt(this.sndUna, this.rttSeq)) return;
-      r = now - this.rttStart;
-      this.rttSeq = -1;
-    }
+  /** Takes an RTT sample when the timed segment is acknowledged (Karn: never a retransmitted one). */
+  private rttSample(now: Instant): void {
+    if (this.rttSeq < 0 || !seqGt(this.sndUna, this.rttSeq)) return;
+    const r = now - this.rttStart;
+    this.rttSeq = -1;
     if (r < 0) return;
     if (this.srtt === 0) {
       this.srtt = r;
@@ -1645,6 +1652,7 @@ export class TcpSocket extends Socket {
   private zeroWindowProbe(now: Instant): void {
     if (this.state === TCP_CLOSE || this.sndWnd > 0) return;
     // A segment just left of the window makes the peer answer with its current window.
+    this.layer.stack.stats.TcpExtTCPWinProbe++;
     this.emit(seqAdd(this.sndUna, -1 >>> 0), TCP_ACK, 0, -1, now);
     this.backoff = Math.min(this.backoff + 1, 12);
     this.armPersist(now);
@@ -1663,14 +1671,9 @@ export class TcpSocket extends Socket {
       return;
     }
     this.keepProbes++;
+    this.layer.stack.stats.TcpExtTCPKeepAlive++;
     this.emit(seqAdd(this.sndUna, -1 >>> 0), TCP_ACK, 0, -1, now);
     this.setDeadline('keep', now + this.keepIntvl);
   }
 }
 
-/** Accessors the layer uses for a SYN that creates a child. */
-export function makeChild(layer: TcpLayer): TcpSocket {
-  return new TcpSocket(layer);
-}
-
-void TCP_RST;

@@ -187,7 +187,8 @@ export class UdpSocket extends Socket {
 
   deliver(payload: Uint8Array, from: number, port: number): boolean {
     if (this.shutRd) return false;
-    if (!this.rxq.push(payload, inetAddr(from, port), this.rcvbuf)) {
+    // A copy: the frame may be a slice of a shared slab (see NetStack.allocFrame).
+    if (!this.rxq.push(payload.slice(), inetAddr(from, port), this.rcvbuf)) {
       this.layer.stack.stats.UdpRcvbufErrors++;
       this.layer.stack.stats.UdpInErrors++;
       return false;

@@ -2,7 +2,9 @@
 // program and its own tkl kernel in a worker thread — with the filesystems and environment
 // the options give it. The exit code is the program's; Ctrl-C ends it (130).
 
+import type { Command } from 'commander';
 import { ABORT_EXIT_CODE, parseDir, run, type RunOptions } from '../api/wasi/run.js';
+import { parseCidr, parseIpv4Addr } from '../net/wire/ipv4.js';
 import type { DirMount } from '../api/wasi/program.js';
 
 const USAGE = `usage: tkl run [options] app.wasm [args...]
@@ -20,22 +22,17 @@ options:
   --seed N             the simulated host's seed (default 1)
   --hostname NAME      the kernel's hostname
   --trace              log every WASI call to stderr, like strace
-  --disk IMAGE[:PART], --ro, --mount IMAGE[:PART]:/PATH       (need ext4 and partitions)
-  --net none|tap:NAME|udp:LOCAL,REMOTE|passt[:SOCKET], --ip ADDR/PREFIX, --gw ADDR,
-  --dhcp, --listen PORT                                       (need the TCP/IP stack)
+  --disk IMAGE[:PART]  a disk image's filesystem (ext2/3/4 or FAT) as the program's root "/";
+                       PART is a partition number, GPT name or label
+  --ro                 mount the --disk root read-only
+  --mount IMAGE[:PART]:/PATH   another disk image's filesystem at /PATH
+  --net none|tap:NAME|udp:LOCAL,REMOTE|passt[:SOCKET]   the program's network card (the
+                       device stays with this thread; frames reach the kernel through rings)
+  --ip ADDR/PREFIX     its address     --gw ADDR   its default gateway     --mtu N
+  --dhcp               take address and gateway from DHCP before the program starts
+  --listen PORT        a listening TCP socket on PORT, preopened after the directories (with
+                       none, the first is descriptor 3); programs accept() on it
   -h, --help           this text`;
-
-/** Options that wait for other subsystems; they are refused with a clear message until then. */
-const PENDING: Record<string, string> = {
-  '--disk': 'ext4 and partition support',
-  '--mount': 'ext4 and partition support',
-  '--ro': 'ext4 and partition support (--disk)',
-  '--net': 'the TCP/IP stack',
-  '--ip': 'the TCP/IP stack',
-  '--gw': 'the TCP/IP stack',
-  '--dhcp': 'the TCP/IP stack',
-  '--listen': 'the TCP/IP stack',
-};
 
 export async function runCommand(argv: string[]): Promise<number> {
   const dirs: DirMount[] = [];
@@ -46,6 +43,15 @@ export async function runCommand(argv: string[]): Promise<number> {
   let hostname: string | undefined;
   let trace = false;
   let devices = false;
+  let disk: string | undefined;
+  let readOnly = false;
+  const mounts: string[] = [];
+  let netDevice = 'none';
+  let ip: string | undefined;
+  let gw: string | undefined;
+  let mtu: number | undefined;
+  let dhcp = false;
+  const listen: number[] = [];
   let i = 0;
   const value = (opt: string): string => {
     const v = argv[++i];
@@ -87,6 +93,44 @@ export async function runCommand(argv: string[]): Promise<number> {
         case '--dev':
           devices = true;
           break;
+        case '--disk':
+          if (disk !== undefined) throw new UsageError('only one --disk (the root); use --mount for more');
+          disk = val();
+          break;
+        case '--ro':
+          readOnly = true;
+          break;
+        case '--net':
+          netDevice = val();
+          if (!/^(none|tap:.+|udp:[^,]+,.+|passt(:.+)?|stream:.+)$/.test(netDevice)) throw new UsageError(`bad --net '${netDevice}'`);
+          break;
+        case '--ip':
+          ip = val();
+          if (parseCidr(ip) === null || !ip.includes('/')) throw new UsageError(`bad --ip '${ip}' (want ADDR/PREFIX)`);
+          break;
+        case '--gw':
+          gw = val();
+          if (parseIpv4Addr(gw) === null) throw new UsageError(`bad --gw '${gw}'`);
+          break;
+        case '--dhcp':
+          dhcp = true;
+          break;
+        case '--mtu':
+          mtu = Number(val());
+          if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65521) throw new UsageError('bad --mtu');
+          break;
+        case '--listen': {
+          const port = Number(val());
+          if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError('--listen needs a port number');
+          listen.push(port);
+          break;
+        }
+        case '--mount': {
+          const m = val();
+          if (!m.includes(':/')) throw new UsageError(`--mount needs IMAGE[:PART]:/PATH, not '${m}'`);
+          mounts.push(m);
+          break;
+        }
         case '--seed': {
           const s = Number(val());
           if (!Number.isInteger(s) || s < 0) throw new UsageError('--seed needs a non-negative integer');
@@ -100,12 +144,13 @@ export async function runCommand(argv: string[]): Promise<number> {
           trace = true;
           break;
         default:
-          if (opt in PENDING) throw new UsageError(`${opt} is not available yet: it needs ${PENDING[opt]}`);
           throw new UsageError(`unknown option '${a}'`);
       }
     }
     const wasm = argv[i];
     if (wasm === undefined) throw new UsageError('no program given');
+    if (readOnly && disk === undefined) throw new UsageError('--ro applies to a --disk root');
+    if (netDevice === 'none' && (ip !== undefined || gw !== undefined || dhcp)) throw new UsageError('--ip/--gw/--dhcp need a --net device');
     const options: RunOptions = {
       module: wasm,
       args: argv.slice(i + 1),
@@ -118,6 +163,11 @@ export async function runCommand(argv: string[]): Promise<number> {
       hostname,
       trace,
       devices,
+      disk,
+      readOnly,
+      mounts,
+      listen,
+      net: netDevice === 'none' ? undefined : { device: netDevice, ip, gw, mtu, dhcp },
       stdin: 'inherit',
     };
     const abort = new AbortController();
@@ -151,3 +201,16 @@ export async function runCommand(argv: string[]): Promise<number> {
 }
 
 class UsageError extends Error {}
+
+/** Registers `tkl run` (it parses its own options, like the network tools). */
+export function registerWasi(p: Command): void {
+  p.command('run')
+    .description('run a WASI program (app.wasm) as a unikernel on its own kernel (see \'tkl run --help\')')
+    .helpOption(false)
+    .allowUnknownOption(true)
+    .allowExcessArguments(true)
+    .argument('[args...]')
+    .action(async (args: string[]) => {
+      process.exitCode = await runCommand(args);
+    });
+}

@@ -1,0 +1,119 @@
+// FaultDevice: a NetDevice wrapper that injects faults in both directions — loss,
+// duplication, delay with jitter, and reordering — like netem, but on tkl's side of any device
+// (TAP, UDP tunnel, passt). Draws from a PRNG seeded by the host, delays on the host's timers.
+
+import type { HostOps, Instant } from '../../host/host_ops.js';
+import type { DeviceStats, NetDevice } from '../../net/netdevice.js';
+import { MinHeap, type HeapEntry } from '../../util/heap.js';
+import { SeededRandom } from '../../util/random.js';
+
+export interface FaultParams {
+  /** Probability of losing a frame. */
+  loss?: number;
+  /** Probability of delivering a frame twice. */
+  duplicate?: number;
+  /** Delay in ns (every frame), plus uniform jitter in [0, jitter). */
+  delay?: number;
+  jitter?: number;
+  /** Probability that a frame skips the delay and so overtakes those before it (netem's reorder). */
+  reorder?: number;
+}
+
+interface Pending extends HeapEntry {
+  run: () => void;
+}
+
+export class FaultDevice implements NetDevice {
+  private readonly rng: SeededRandom;
+  private readonly heap = new MinHeap<Pending>();
+  private seq = 0;
+  private timerAt = Number.POSITIVE_INFINITY;
+  private timer: { cancel(): void } | null = null;
+  /** Frames dropped by the injector (not by the device). */
+  dropped = 0;
+
+  constructor(
+    readonly inner: NetDevice,
+    private readonly host: HostOps,
+    public params: FaultParams = {},
+  ) {
+    const s = new Uint8Array(4);
+    host.randomFill(s);
+    this.rng = new SeededRandom(((s[0]! << 24) | (s[1]! << 16) | (s[2]! << 8) | s[3]!) >>> 0);
+  }
+
+  get name(): string {
+    return this.inner.name;
+  }
+  get mac(): number {
+    return this.inner.mac;
+  }
+  get mtu(): number {
+    return this.inner.mtu;
+  }
+  get checksumOffload(): boolean {
+    return this.inner.checksumOffload;
+  }
+  get linkUp(): boolean {
+    return this.inner.linkUp;
+  }
+  get stats(): DeviceStats {
+    return this.inner.stats;
+  }
+
+  private apply(run: () => void): void {
+    const p = this.params;
+    if (p.loss && this.rng.next() < p.loss) {
+      this.dropped++;
+      return;
+    }
+    const copies = p.duplicate && this.rng.next() < p.duplicate ? 2 : 1;
+    for (let i = 0; i < copies; i++) {
+      let d = p.delay ?? 0;
+      if (p.reorder && this.rng.next() < p.reorder) d = 0;
+      else if (p.jitter) d += this.rng.next() * p.jitter;
+      if (d <= 0 && !p.delay) {
+        run();
+        continue;
+      }
+      const at = this.host.monotonic() + d;
+      this.heap.push({ key: at, seq: this.seq++, dead: false, run });
+      if (at < this.timerAt) this.arm(at);
+    }
+  }
+
+  private arm(at: number): void {
+    this.timer?.cancel();
+    this.timerAt = at;
+    this.timer = this.host.setTimer(at as Instant, () => this.expire());
+  }
+
+  private expire(): void {
+    this.timer = null;
+    this.timerAt = Number.POSITIVE_INFINITY;
+    const now = this.host.monotonic();
+    for (;;) {
+      const t = this.heap.peek();
+      if (t === undefined) return;
+      if (t.key > now) {
+        this.arm(t.key);
+        return;
+      }
+      this.heap.pop();
+      t.run();
+    }
+  }
+
+  transmit(frame: Uint8Array): void {
+    this.apply(() => this.inner.transmit(frame));
+  }
+
+  onReceive(deliver: (frame: Uint8Array) => void): void {
+    this.inner.onReceive((frame) => this.apply(() => deliver(frame)));
+  }
+
+  close(): void {
+    this.timer?.cancel();
+    this.inner.close?.();
+  }
+}
