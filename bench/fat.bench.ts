@@ -105,7 +105,14 @@ function makeDisk(path: string, partBytes: number): number {
   return 2048 * 512;
 }
 
+/** The peer and the disk tools, with the Debian package of each. */
+const TOOLS: [string, string][] = [['mcopy', 'mtools'], ['mdir', 'mtools'], ['sgdisk', 'gdisk'], ['mkfs.fat', 'dosfstools'], ['diff', 'diffutils']];
+
 export async function run(ctx: BenchContext): Promise<BenchRow[]> {
+  const missing = TOOLS.filter(([t]) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0);
+  if (missing.length > 0) {
+    throw new Error(`the fat benchmark needs ${missing.map(([t, pkg]) => `${t} (Debian package ${pkg})`).join(', ')}`);
+  }
   // Trees and images live on tmpfs where there is one: this machine's disk is slow and erratic
   // for writes (cp -r of the tree takes 2–7 s), which would drown what the tools themselves do.
   const shm = existsSync('/dev/shm') ? mkdtempSync('/dev/shm/tkl-bench-fat-') : null;
