@@ -985,12 +985,14 @@ export class Ext4Fs implements SuperBlock {
     const overhead = le32(raw, SB.OVERHEAD_CLUSTERS);
     const rBlocks = join(le32(raw, SB.R_BLOCKS_COUNT_LO), this.incompat & INCOMPAT_64BIT ? le32(raw, SB.R_BLOCKS_COUNT_HI) : 0);
     const bfree = this.freeBlocks + this.pendingFreeCount;
+    // Linux also holds back 2% (at most 4,096 clusters) for delayed allocation on extent filesystems.
+    const resv = this.hasExtents ? Math.min(Math.floor(this.blocksCount / 50), 4096) : 0;
     return {
       type: STATFS_MAGIC,
       bsize: this.blockSize,
       blocks: this.blocksCount - (overhead > 0 && overhead < this.blocksCount ? overhead : this.computeOverhead()),
       bfree,
-      bavail: Math.max(0, bfree - rBlocks),
+      bavail: Math.max(0, bfree - rBlocks - resv),
       files: this.inodesCount,
       ffree: this.freeInodes,
       fsid: [le32(this.uuid, 0) ^ le32(this.uuid, 8), le32(this.uuid, 4) ^ le32(this.uuid, 12)],
