@@ -109,6 +109,20 @@ describe('ext4 journal: tkl commits', { skip: missing ?? false }, () => {
   });
   after(() => tmp?.cleanup());
 
+  it('MS_SYNCHRONOUS commits every operation before it returns', () => {
+    const img = join(tmp.dir, 'sync.img');
+    mke2fs(img, 16 << 20, ['-t', 'ext4']);
+    const k = mountTkl(img, { flags: 16 /* MS_SYNCHRONOUS */ });
+    k.fs.writeFile('/mnt/img/a', 'synchronous');
+    // A crash now: the image already holds the file, consistently.
+    const copy = join(tmp.dir, 'sync-copy.img');
+    fs.copyFileSync(img, copy);
+    run('debugfs', ['-w', '-R', 'feature -needs_recovery', copy]);
+    assert.deepEqual(e2fsck(copy).problems, []);
+    assert.equal(run('debugfs', ['-R', 'cat /a', copy]), 'synchronous');
+    k.sys.umount2('/mnt/img', 0);
+  });
+
   it('a tkl mount leaves needs_recovery set while mounted, and logs through the journal', () => {
     const img = join(tmp.dir, 'img');
     mke2fs(img, 32 << 20, ['-t', 'ext4']);

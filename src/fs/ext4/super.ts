@@ -7,7 +7,7 @@
 import type { BlockDevice } from '../../block/block_device.js';
 import { BufferCache, type BufferHead } from '../../block/buffer_cache.js';
 import { EBUSY, EINVAL, EROFS } from '../../abi/linux/errno.js';
-import { EXT4_SUPER_MAGIC as STATFS_MAGIC, MS_RDONLY } from '../../abi/linux/mount.js';
+import { EXT4_SUPER_MAGIC as STATFS_MAGIC, MS_RDONLY, MS_SYNCHRONOUS } from '../../abi/linux/mount.js';
 import { E, errno } from '../../kernel/errno.js';
 import type { HostOps } from '../../host/host_ops.js';
 import type { FileSystemType, MountContext, StatFs, SuperBlock } from '../../vfs/superblock.js';
@@ -247,6 +247,7 @@ export class Ext4Fs implements SuperBlock {
       throw errno(EROFS, `ext4: ${ctx.source} needs journal recovery; it was not replayed`);
     }
     this.readOnly = readOnly;
+    this.syncMode = (ctx.flags & MS_SYNCHRONOUS) !== 0 || this.opts.has('sync');
 
     // 5. The caches and the group descriptors.
     this.cache = new BufferCache(device, bs, { capacity: 64 * 1024 * 1024, autoWriteback: false });
@@ -853,9 +854,13 @@ export class Ext4Fs implements SuperBlock {
     if (this.killed) throw E.EIO;
   }
 
+  /** MS_SYNCHRONOUS (or the `sync` option): every operation is committed before it returns. */
+  private syncMode = false;
+
   /** Called at the end of every modifying operation: commits when enough metadata is dirty. */
   opDone(): void {
-    if (this.cache.dirtyCount + this.dirtyInodes.size / 8 >= this.commitThreshold) this.commit();
+    if (this.syncMode) this.sync();
+    else if (this.cache.dirtyCount + this.dirtyInodes.size / 8 >= this.commitThreshold) this.commit();
   }
 
   /**
@@ -976,6 +981,7 @@ export class Ext4Fs implements SuperBlock {
 
   options(): string {
     const parts = [this.readOnly ? 'ro' : 'rw', 'relatime'];
+    if (this.syncMode) parts.push('sync');
     if (this.journal !== null) parts.push('data=ordered');
     return parts.join(',');
   }
@@ -1120,7 +1126,7 @@ export class Ext4Fs implements SuperBlock {
 const MOUNTED = new WeakMap<BlockDevice, Ext4Fs>();
 
 const KNOWN_OPTIONS = new Set([
-  'ro', 'rw', 'noload', 'norecovery', 'errors', 'user_xattr', 'nouser_xattr', 'acl', 'noacl', 'barrier', 'nobarrier',
+  'ro', 'rw', 'sync', 'async', 'dirsync', 'noload', 'norecovery', 'errors', 'user_xattr', 'nouser_xattr', 'acl', 'noacl', 'barrier', 'nobarrier',
   'data', 'commit', 'relatime', 'noatime', 'nodelalloc', 'delalloc', 'discard', 'nodiscard', 'journal_checksum',
   'block_validity', 'noblock_validity', 'auto_da_alloc', 'noauto_da_alloc', 'init_itable', 'noinit_itable',
 ]);
