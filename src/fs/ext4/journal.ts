@@ -5,7 +5,7 @@
 
 import type { BlockDevice } from '../../block/block_device.js';
 import type { BufferHead } from '../../block/buffer_cache.js';
-import { EROFS } from '../../abi/linux/errno.js';
+import { EINVAL, EROFS } from '../../abi/linux/errno.js';
 import { errno } from '../../kernel/errno.js';
 import { loadBlockMap, loadExtentTree, type MapSource } from './bmap.js';
 import { crc32c, crc32cBE32 } from './crc.js';
@@ -227,6 +227,11 @@ export function replayJournal(device: BlockDevice, sb: Uint8Array): void {
 
   const start = be32(j.jsb, JSB.START);
   let endSeq = be32(j.jsb, JSB.SEQUENCE);
+  if (start !== 0 && j.incompat & JBD2_FEATURE_INCOMPAT_FAST_COMMIT) {
+    // Fast-commit blocks hold changes the regular log does not: replaying only the log would
+    // silently lose them.
+    throw errno(EINVAL, 'ext4: the journal needs a fast-commit replay, which tkl does not do (run e2fsck first)');
+  }
   if (start !== 0) {
     if (start < j.first || start >= j.maxlen) throw corrupt(`journal superblock: log start ${start} outside [${j.first}, ${j.maxlen})`);
     const usable = j.maxlen - (j.incompat & JBD2_FEATURE_INCOMPAT_FAST_COMMIT ? be32(j.jsb, JSB.NUM_FC_BLKS) || 256 : 0);
