@@ -986,6 +986,33 @@ export class Ext4Fs implements SuperBlock {
     return parts.join(',');
   }
 
+  /** What `tkl info` shows: the feature names as dumpe2fs prints them, and the superblock's state. */
+  describe(): Record<string, unknown> {
+    const raw = this.sbRaw;
+    const hex = [...this.uuid].map((b) => b.toString(16).padStart(2, '0')).join('');
+    const time = (lo: number, hi: number): string | null => {
+      const sec = le32(raw, lo) + (raw[hi]! & 0xff) * 2 ** 32;
+      return sec === 0 ? null : new Date(sec * 1000).toISOString();
+    };
+    return {
+      features: [
+        ...featureNames(this.compat, COMPAT_NAMES, 'COMPAT_'),
+        ...featureNames(this.incompat, INCOMPAT_NAMES, 'INCOMPAT_'),
+        ...featureNames(this.roCompat, RO_COMPAT_NAMES, 'RO_COMPAT_'),
+      ],
+      label: new TextDecoder().decode(raw.subarray(SB.VOLUME_NAME, SB.VOLUME_NAME + 16)).replace(/\0+$/, ''),
+      uuid: `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`,
+      revision: `${le32(raw, SB.REV_LEVEL)}.${le16(raw, SB.MINOR_REV_LEVEL)}`,
+      blocks: this.blocksCount,
+      inodeSize: this.inodeSize,
+      groups: this.groupCount,
+      journal: this.journal !== null ? 'internal (inode 8)' : null,
+      mountCount: le16(raw, SB.MNT_COUNT),
+      lastMounted: time(SB.MTIME, SB.MTIME_HI),
+      lastWritten: time(SB.WTIME, SB.WTIME_HI),
+    };
+  }
+
   statfs(): StatFs {
     const raw = this.sbRaw;
     const overhead = le32(raw, SB.OVERHEAD_CLUSTERS);
