@@ -2,6 +2,8 @@
 // directories plus four 64 MiB files, reading the whole tree back out, and a sequential read
 // of one 64 MiB file — tkl against mke2fs -d / debugfs rdump (e2fsprogs), Linux (loop mount +
 // cp -a + umount), the `ext2fs` npm package (libext2fs in wasm), and the raw image file.
+// The machine is shared: every subject runs R times, interleaved with the others, and the
+// rows give the median with the spread; CPU time (user + system) is reported beside wall time.
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
@@ -9,7 +11,7 @@ import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { boot, fileDisk, mkfsExt4, type Tkl } from '../src/index.js';
-import { type BenchContext, type BenchRow, timeIt } from './harness.js';
+import type { BenchContext, BenchRow } from './harness.js';
 
 const O_WRONLY = 0o1;
 const O_CREAT = 0o100;
@@ -135,6 +137,61 @@ interface Ext2fsModule {
   umount(fs: unknown): Promise<void>;
 }
 
+/** The `file-disk` package: the disk its README pairs with `ext2fs` (async I/O on a FileHandle). */
+interface FileDiskModule {
+  FileDisk: new (handle: fs.promises.FileHandle) => object;
+}
+
+/** One measurement: wall seconds and CPU seconds (user + system; for a command, its own). */
+interface Sample {
+  wall: number;
+  cpu: number;
+}
+
+/** Wall and CPU time (every thread of this process) of `fn`. */
+async function sample(fn: () => unknown | Promise<unknown>): Promise<Sample> {
+  const c0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  await fn();
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  const c = process.cpuUsage(c0);
+  return { wall, cpu: (c.user + c.system) / 1e6 };
+}
+
+/** Wall and CPU time of a command, as bash's `time` reports them (getrusage of the child). */
+function sampleCmd(cmd: string, args: string[]): Sample {
+  const r = spawnSync('bash', ['-c', 'TIMEFORMAT="%3R %3U %3S"; time "$@" >/dev/null 2>&1', 'bash', cmd, ...args], { encoding: 'utf8' });
+  const m = /([\d.]+) ([\d.]+) ([\d.]+)\s*$/.exec(r.stderr);
+  if (r.status !== 0 || m === null) throw new Error(`${cmd} failed: ${r.stderr}`);
+  return { wall: Number(m[1]), cpu: Number(m[2]) + Number(m[3]) };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  return n % 2 === 1 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
+}
+
+/** Rows for one case from each subject's samples: median wall (and CPU), with the spread in the note. */
+function rowsOf(caseName: string, samples: Map<string, Sample[]>, notes: Map<string, string>, cpu: boolean): BenchRow[] {
+  const rows: BenchRow[] = [];
+  const spread = (xs: number[]): string => (xs.length > 1 ? `median of ${xs.length}, ${Math.min(...xs).toFixed(3)}–${Math.max(...xs).toFixed(3)} s` : 'one run');
+  for (const [subject, ss] of samples) {
+    if (ss.length === 0) continue;
+    const w = ss.map((x) => x.wall);
+    const extra = notes.get(subject);
+    rows.push({ case: caseName, subject, value: median(w), unit: 's', higherIsBetter: false, note: extra ? `${spread(w)}; ${extra}` : spread(w) });
+  }
+  if (cpu) {
+    for (const [subject, ss] of samples) {
+      if (ss.length === 0 || Number.isNaN(ss[0]!.cpu)) continue;
+      const c = ss.map((x) => x.cpu);
+      rows.push({ case: `${caseName}, CPU time (user + system)`, subject, value: median(c), unit: 's', higherIsBetter: false, note: spread(c) });
+    }
+  }
+  return rows;
+}
+
 function mountTkl(img: string, ro: boolean): Tkl {
   const k = boot();
   const dev = k.addDisk(fileDisk(img, { readOnly: ro }));
@@ -166,6 +223,90 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   }
 }
 
+/** Copies the host tree `src` into an ext2fs-package filesystem through its promises API. */
+async function ext2fsCopyIn(p: Record<string, (...a: unknown[]) => Promise<unknown>>, src: string): Promise<void> {
+  const walk = async (rel: string): Promise<void> => {
+    for (const ent of fs.readdirSync(join(src, rel), { withFileTypes: true })) {
+      const r = rel === '' ? ent.name : `${rel}/${ent.name}`;
+      if (ent.isDirectory()) {
+        await p.mkdir!(`/${r}`);
+        await walk(r);
+      } else {
+        // 1 MiB pieces through a file handle: a 64 MiB writeFile exhausts the wasm heap.
+        const data = fs.readFileSync(join(src, r));
+        const h = (await p.open!(`/${r}`, 'w')) as { write(b: Buffer, o: number, l: number, pos: number): Promise<unknown>; close(): Promise<void> };
+        for (let pos = 0; pos < data.length; pos += 1 << 20) {
+          const n = Math.min(1 << 20, data.length - pos);
+          await h.write(data.subarray(pos, pos + n), 0, n, pos);
+        }
+        await h.close();
+      }
+    }
+  };
+  await walk('');
+}
+
+/** Copies an ext2fs-package filesystem's tree out to the host directory `out`. */
+async function ext2fsCopyOut(p: Record<string, (...a: unknown[]) => Promise<unknown>>, out: string): Promise<void> {
+  const ebuf = Buffer.alloc(1 << 20);
+  const walk = async (rel: string): Promise<void> => {
+    for (const name of (await p.readdir!(`/${rel}`)) as string[]) {
+      if (name === 'lost+found') continue;
+      const r = rel === '' ? name : `${rel}/${name}`;
+      const st = (await p.stat!(`/${r}`)) as { isDirectory(): boolean };
+      if (st.isDirectory()) {
+        fs.mkdirSync(join(out, r));
+        await walk(r);
+      } else {
+        // Through a file handle in 1 MiB pieces: the package's readFile returns a string.
+        const h = (await p.open!(`/${r}`, 'r')) as { read(b: Buffer, o: number, l: number, pos: number): Promise<{ bytesRead: number }>; close(): Promise<void> };
+        const hfd = fs.openSync(join(out, r), 'w');
+        for (let pos = 0; ; ) {
+          const { bytesRead } = await h.read(ebuf, 0, ebuf.length, pos);
+          if (bytesRead === 0) break;
+          fs.writeSync(hfd, ebuf, 0, bytesRead, pos);
+          pos += bytesRead;
+        }
+        fs.closeSync(hfd);
+        await h.close();
+      }
+    }
+  };
+  await walk('');
+}
+
+/**
+ * The floor of populating: every file's bytes read from the tree and written into the sparse
+ * image file, block-aligned one after another — the host work any tool must do, with no
+ * filesystem at all.
+ */
+function bareCopy(src: string, img: string): void {
+  const ifd = fs.openSync(img, 'r+');
+  const buf = new Uint8Array(1 << 20);
+  let at = 1 << 20;
+  const walk = (rel: string): void => {
+    for (const ent of fs.readdirSync(join(src, rel), { withFileTypes: true })) {
+      const r = rel === '' ? ent.name : `${rel}/${ent.name}`;
+      if (ent.isDirectory()) walk(r);
+      else {
+        const h = fs.openSync(join(src, r), 'r');
+        const size = fs.fstatSync(h).size;
+        for (let pos = 0; pos < size; ) {
+          const n = fs.readSync(h, buf, 0, Math.min(buf.length, size - pos), pos);
+          if (n === 0) break;
+          fs.writeSync(ifd, buf, 0, n, at);
+          at += Math.ceil(n / 4096) * 4096;
+          pos += n;
+        }
+        fs.closeSync(h);
+      }
+    }
+  };
+  walk('');
+  fs.fsyncSync(ifd);
+  fs.closeSync(ifd);
+}
+
 async function runIn(ctx: BenchContext): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const root = process.getuid?.() === 0;
@@ -183,6 +324,7 @@ async function runIn(ctx: BenchContext): Promise<BenchRow[]> {
   const mnt = join(ctx.tmpdir, 'mnt');
   fs.mkdirSync(mnt);
   const populate = `populate a 1 GiB ext4 image (${what})`;
+  const populateMkfs = `${populate}, mkfs included`;
   const readOut = `read the tree back out (${what})`;
   const emptyImage = (): void => {
     sparse(img, IMG);
@@ -193,88 +335,99 @@ async function runIn(ctx: BenchContext): Promise<BenchRow[]> {
       d.close();
     }
   };
-
-  // ---- populate ----
-  emptyImage();
-  // Best of three where a run is cheap enough: the disk is shared and its waits vary.
-  const R = 3;
-  let bestTkl = Infinity;
-  for (let i = 0; i < R; i++) {
-    emptyImage();
-    bestTkl = Math.min(bestTkl, await timeIt(() => {
-      const k = mountTkl(img, false);
-      tklCopyIn(k, src, '/mnt/img');
-      k.sys.umount2('/mnt/img', 0);
-    }));
-  }
-  rows.push({ case: populate, subject: 'tkl', value: bestTkl, unit: 's', higherIsBetter: false, note: 'into an image from mke2fs, umount included' });
-  const tTklMkfs = await timeIt(() => {
-    sparse(img, IMG);
-    const d = fileDisk(img);
-    mkfsExt4(d);
-    d.close();
+  const tklPopulate = (): void => {
     const k = mountTkl(img, false);
     tklCopyIn(k, src, '/mnt/img');
     k.sys.umount2('/mnt/img', 0);
-  });
-  rows.push({ case: `${populate}, mkfs included`, subject: 'tkl', value: tTklMkfs, unit: 's', higherIsBetter: false, note: 'tkl mkfsExt4 + copy' });
-  if (haveE2fs) {
-    const t = await timeIt(() => {
-      sparse(img, IMG);
-      execFileSync('mke2fs', ['-q', '-F', '-t', 'ext4', '-d', src, img]);
-    }, R);
-    rows.push({ case: `${populate}, mkfs included`, subject: 'mke2fs -d', value: t, unit: 's', higherIsBetter: false });
-    rows.push({ case: populate, subject: 'mke2fs -d', value: t, unit: 's', higherIsBetter: false, note: 'its mkfs included' });
+  };
+  // Interleaved repeats: a burst of load from the machine's other users hits every subject alike.
+  const R = ctx.scale < 1 ? 3 : 5;
+  const require = createRequire(import.meta.url);
+  let ext2fs: Ext2fsModule | null = null;
+  let fileDiskPkg: FileDiskModule | null = null;
+  try {
+    ext2fs = require('ext2fs') as Ext2fsModule;
+    fileDiskPkg = require('file-disk') as FileDiskModule;
+  } catch {
+    ctx.log('ext2fs package rows skipped: `ext2fs` or `file-disk` is not installed');
   }
-  if (root && haveE2fs) {
-    let t = Infinity;
-    for (let i = 0; i < R; i++) {
+  const ext2fsSyncDisk = (): { disk: object; close(): Promise<void> } => {
+    const fd = fs.openSync(img, 'r+');
+    return { disk: ext2fsDisk(fd), close: async () => fs.closeSync(fd) };
+  };
+  const ext2fsFileDisk = async (): Promise<{ disk: object; close(): Promise<void> }> => {
+    const h = await fs.promises.open(img, 'r+');
+    return { disk: new fileDiskPkg!.FileDisk(h), close: () => h.close() };
+  };
+  const E2_SYNC = 'ext2fs package (libext2fs wasm)';
+  const E2_ASYNC = 'ext2fs package + file-disk (as its README)';
+
+  // ---- populate ----
+  const pop = new Map<string, Sample[]>([['tkl', []], ['mke2fs -d', []], ['Linux (loop mount + cp -a + umount)', []], [E2_SYNC, []], [E2_ASYNC, []], ['bare byte copy, no filesystem (the floor)', []]]);
+  const popMkfs = new Map<string, Sample[]>([['tkl', []], ['mke2fs -d', []]]);
+  // One untimed run, so tkl is measured with its code compiled (mke2fs is compiled ahead).
+  emptyImage();
+  tklPopulate();
+  for (let i = 0; i < R; i++) {
+    emptyImage();
+    pop.get('tkl')!.push(await sample(tklPopulate));
+    sparse(img, IMG);
+    popMkfs.get('tkl')!.push(await sample(() => {
+      const d = fileDisk(img);
+      mkfsExt4(d);
+      d.close();
+      tklPopulate();
+    }));
+    if (haveE2fs) {
+      sparse(img, IMG);
+      const s = sampleCmd('mke2fs', ['-q', '-F', '-t', 'ext4', '-d', src, img]);
+      pop.get('mke2fs -d')!.push(s);
+      popMkfs.get('mke2fs -d')!.push(s);
+    }
+    if (root && haveE2fs) {
       emptyImage();
-      t = Math.min(t, await timeIt(() => {
+      // The loop device's work runs in kernel threads no process is charged for: wall time only.
+      const s = await sample(() => {
         execFileSync('mount', ['-o', 'loop', img, mnt]);
         execFileSync('cp', ['-a', `${src}/.`, mnt]);
         execFileSync('umount', [mnt]);
+      });
+      pop.get('Linux (loop mount + cp -a + umount)')!.push({ wall: s.wall, cpu: NaN });
+    }
+    sparse(img, IMG);
+    pop.get('bare byte copy, no filesystem (the floor)')!.push(await sample(() => bareCopy(src, img)));
+    // The package takes seconds a run (tens with file-disk): fewer repeats.
+    if (ext2fs !== null && i < 2) {
+      emptyImage();
+      pop.get(E2_SYNC)!.push(await sample(async () => {
+        const d = ext2fsSyncDisk();
+        const efs = await ext2fs!.mount(d.disk, 0);
+        await ext2fsCopyIn(efs.promises, src);
+        await ext2fs!.umount(efs);
+        await d.close();
       }));
     }
-    rows.push({ case: populate, subject: 'Linux (loop mount + cp -a + umount)', value: t, unit: 's', higherIsBetter: false });
-  } else ctx.log('Linux rows skipped: needs root and e2fsprogs');
-  const require = createRequire(import.meta.url);
-  let ext2fs: Ext2fsModule | null = null;
-  try {
-    ext2fs = require('ext2fs') as Ext2fsModule;
-  } catch {
-    ctx.log('ext2fs package rows skipped: `ext2fs` is not installed');
+    if (ext2fs !== null && i === 0) {
+      emptyImage();
+      pop.get(E2_ASYNC)!.push(await sample(async () => {
+        const d = await ext2fsFileDisk();
+        const efs = await ext2fs!.mount(d.disk, 0);
+        await ext2fsCopyIn(efs.promises, src);
+        await ext2fs!.umount(efs);
+        await d.close();
+      }));
+    }
   }
-  if (ext2fs !== null) {
-    emptyImage();
-    const t = await timeIt(async () => {
-      const fd = fs.openSync(img, 'r+');
-      const efs = await ext2fs!.mount(ext2fsDisk(fd), 0);
-      const p = efs.promises;
-      const walk = async (rel: string): Promise<void> => {
-        for (const ent of fs.readdirSync(join(src, rel), { withFileTypes: true })) {
-          const r = rel === '' ? ent.name : `${rel}/${ent.name}`;
-          if (ent.isDirectory()) {
-            await p.mkdir!(`/${r}`);
-            await walk(r);
-          } else {
-            // 1 MiB pieces through a file handle: a 64 MiB writeFile exhausts the wasm heap.
-            const data = fs.readFileSync(join(src, r));
-            const h = (await p.open!(`/${r}`, 'w')) as { write(b: Buffer, o: number, l: number, pos: number): Promise<unknown>; close(): Promise<void> };
-            for (let pos = 0; pos < data.length; pos += 1 << 20) {
-              const n = Math.min(1 << 20, data.length - pos);
-              await h.write(data.subarray(pos, pos + n), 0, n, pos);
-            }
-            await h.close();
-          }
-        }
-      };
-      await walk('');
-      await ext2fs!.umount(efs);
-      fs.closeSync(fd);
-    });
-    rows.push({ case: populate, subject: 'ext2fs package (libext2fs wasm)', value: t, unit: 's', higherIsBetter: false });
-  }
+  if (!(root && haveE2fs)) ctx.log('Linux rows skipped: needs root and e2fsprogs');
+  const popNotes = new Map([
+    ['tkl', 'into an image from mke2fs, umount included'],
+    ['mke2fs -d', 'its mkfs included'],
+    [E2_SYNC, 'a synchronous disk (fs.readSync/writeSync inside its async callbacks), the fastest way to drive it'],
+    [E2_ASYNC, "file-disk's FileDisk over a fs.promises FileHandle"],
+    ['bare byte copy, no filesystem (the floor)', "every file's bytes read and written into the image file, nothing else"],
+  ]);
+  rows.push(...rowsOf(populate, pop, popNotes, true));
+  rows.push(...rowsOf(populateMkfs, popMkfs, new Map([['tkl', 'tkl mkfsExt4 + copy']]), true));
 
   // ---- read out (from one image for everyone) ----
   sparse(img, IMG);
@@ -282,86 +435,65 @@ async function runIn(ctx: BenchContext): Promise<BenchRow[]> {
     const d = fileDisk(img);
     mkfsExt4(d);
     d.close();
-    const k = mountTkl(img, false);
-    tklCopyIn(k, src, '/mnt/img');
-    k.sys.umount2('/mnt/img', 0);
+    tklPopulate();
   }
   const out = join(ctx.tmpdir, 'out');
   const fresh = (): void => {
     fs.rmSync(out, { recursive: true, force: true });
     fs.mkdirSync(out);
   };
+  const tklReadOut = (): void => {
+    const k = mountTkl(img, true);
+    tklCopyOut(k, '/mnt/img', out);
+    k.sys.umount2('/mnt/img', 0);
+  };
+  const rd = new Map<string, Sample[]>([['tkl', []], ['debugfs rdump', []], ['Linux (loop mount + cp -a + umount)', []], [E2_SYNC, []], [E2_ASYNC, []]]);
   fresh();
-  rows.push({
-    case: readOut, subject: 'tkl', higherIsBetter: false, unit: 's',
-    value: await timeIt(() => {
+  tklReadOut();
+  for (let i = 0; i < R; i++) {
+    fresh();
+    rd.get('tkl')!.push(await sample(tklReadOut));
+    if (haveE2fs) {
       fresh();
-      const k = mountTkl(img, true);
-      tklCopyOut(k, '/mnt/img', out);
-      k.sys.umount2('/mnt/img', 0);
-    }, R),
-  });
-  if (haveE2fs) {
-    fresh();
-    rows.push({
-      case: readOut, subject: 'debugfs rdump', unit: 's', higherIsBetter: false,
-      value: await timeIt(() => {
-        fresh();
-        execFileSync('debugfs', ['-R', `rdump / ${out}`, img], { stdio: 'ignore' });
-      }, R),
-    });
-  }
-  if (root) {
-    fresh();
-    rows.push({
-      case: readOut, subject: 'Linux (loop mount + cp -a + umount)', unit: 's', higherIsBetter: false,
-      value: await timeIt(() => {
-        fresh();
+      rd.get('debugfs rdump')!.push(sampleCmd('debugfs', ['-R', `rdump / ${out}`, img]));
+    }
+    if (root) {
+      fresh();
+      const s = await sample(() => {
         execFileSync('mount', ['-o', 'loop,ro', img, mnt]);
         execFileSync('cp', ['-a', `${mnt}/.`, out]);
         execFileSync('umount', [mnt]);
-      }, R),
-    });
-  }
-  if (ext2fs !== null) {
-    fresh();
-    rows.push({
-      case: readOut, subject: 'ext2fs package (libext2fs wasm)', unit: 's', higherIsBetter: false,
-      value: await timeIt(async () => {
-        // The package mounts read-write (it writes the superblock), so its disk must be writable.
-        const fd = fs.openSync(img, 'r+');
-        const efs = await ext2fs!.mount(ext2fsDisk(fd), 0);
-        const p = efs.promises;
-        const ebuf = Buffer.alloc(1 << 20);
-        const walk = async (rel: string): Promise<void> => {
-          for (const name of (await p.readdir!(`/${rel}`)) as string[]) {
-            if (name === 'lost+found') continue;
-            const r = rel === '' ? name : `${rel}/${name}`;
-            const st = (await p.stat!(`/${r}`)) as { isDirectory(): boolean };
-            if (st.isDirectory()) {
-              fs.mkdirSync(join(out, r));
-              await walk(r);
-            } else {
-              // Through a file handle in 1 MiB pieces: the package's readFile returns a string.
-              const h = (await p.open!(`/${r}`, 'r')) as { read(b: Buffer, o: number, l: number, pos: number): Promise<{ bytesRead: number }>; close(): Promise<void> };
-              const hfd = fs.openSync(join(out, r), 'w');
-              for (let pos = 0; ; ) {
-                const { bytesRead } = await h.read(ebuf, 0, ebuf.length, pos);
-                if (bytesRead === 0) break;
-                fs.writeSync(hfd, ebuf, 0, bytesRead, pos);
-                pos += bytesRead;
-              }
-              fs.closeSync(hfd);
-              await h.close();
-            }
-          }
-        };
-        await walk('');
+      });
+      rd.get('Linux (loop mount + cp -a + umount)')!.push({ wall: s.wall, cpu: NaN });
+    }
+    // The package mounts read-write (it writes the superblock), so its disk must be writable.
+    if (ext2fs !== null && i < 2) {
+      fresh();
+      rd.get(E2_SYNC)!.push(await sample(async () => {
+        const d = ext2fsSyncDisk();
+        const efs = await ext2fs!.mount(d.disk, 0);
+        await ext2fsCopyOut(efs.promises, out);
         await ext2fs!.umount(efs);
-        fs.closeSync(fd);
-      }),
-    });
+        await d.close();
+      }));
+    }
+    if (ext2fs !== null && i === 0) {
+      fresh();
+      rd.get(E2_ASYNC)!.push(await sample(async () => {
+        const d = await ext2fsFileDisk();
+        const efs = await ext2fs!.mount(d.disk, 0);
+        await ext2fsCopyOut(efs.promises, out);
+        await ext2fs!.umount(efs);
+        await d.close();
+      }));
+    }
   }
+  const rdNotes = new Map([
+    ['tkl', 'read-only mount of the image, every file pread in 1 MiB pieces and written to the host'],
+    [E2_SYNC, popNotes.get(E2_SYNC)!],
+    [E2_ASYNC, popNotes.get(E2_ASYNC)!],
+  ]);
+  rows.push(...rowsOf(readOut, rd, rdNotes, true));
   fs.rmSync(out, { recursive: true, force: true });
 
   // ---- sequential read of one big file vs the image file itself ----
@@ -369,12 +501,6 @@ async function runIn(ctx: BenchContext): Promise<BenchRow[]> {
   const k = mountTkl(img, true);
   const buf = new Uint8Array(1 << 20);
   const fd = k.sys.open('/mnt/img/big0.bin', 0);
-  const tRead = await timeIt(() => {
-    for (let pos = 0; pos < bigSize; ) pos += k.sys.pread64(fd, buf, buf.length, pos);
-  }, 5);
-  k.sys.close(fd);
-  k.sys.umount2('/mnt/img', 0);
-  rows.push({ case: seq, subject: 'tkl', value: bigSize / 2 ** 20 / tRead, unit: 'MiB/s', higherIsBetter: true, note: '1 MiB preads, warm page cache' });
   // The same bytes straight from the image: the file's own extents (debugfs tells where).
   const runs: [number, number][] = [];
   if (haveE2fs) {
@@ -383,10 +509,22 @@ async function runIn(ctx: BenchContext): Promise<BenchRow[]> {
   }
   if (runs.length === 0) runs.push([256 << 20, (256 << 20) + bigSize]);
   const hfd = fs.openSync(img, 'r');
-  const tRaw = await timeIt(() => {
-    for (const [from, to] of runs) for (let pos = from; pos < to; ) pos += fs.readSync(hfd, buf, 0, Math.min(buf.length, to - pos), pos);
-  }, 5);
+  const tk: number[] = [];
+  const raw: number[] = [];
+  for (let i = 0; i < 2 * R + 1; i++) {
+    tk.push((await sample(() => {
+      for (let pos = 0; pos < bigSize; ) pos += k.sys.pread64(fd, buf, buf.length, pos);
+    })).wall);
+    raw.push((await sample(() => {
+      for (const [from, to] of runs) for (let pos = from; pos < to; ) pos += fs.readSync(hfd, buf, 0, Math.min(buf.length, to - pos), pos);
+    })).wall);
+  }
   fs.closeSync(hfd);
-  rows.push({ case: seq, subject: 'raw image file (dd bs=1M)', value: bigSize / 2 ** 20 / tRaw, unit: 'MiB/s', higherIsBetter: true, note: 'the physical limit' });
+  k.sys.close(fd);
+  k.sys.umount2('/mnt/img', 0);
+  const mibs = (t: number): number => bigSize / 2 ** 20 / t;
+  const range = (ts: number[]): string => `median of ${ts.length}, ${Math.round(mibs(Math.max(...ts)))}–${Math.round(mibs(Math.min(...ts)))} MiB/s`;
+  rows.push({ case: seq, subject: 'tkl', value: mibs(median(tk)), unit: 'MiB/s', higherIsBetter: true, note: `1 MiB preads, warm page cache; ${range(tk)}` });
+  rows.push({ case: seq, subject: 'raw image file (dd bs=1M)', value: mibs(median(raw)), unit: 'MiB/s', higherIsBetter: true, note: `the physical limit; ${range(raw)}` });
   return rows;
 }
