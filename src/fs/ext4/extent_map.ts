@@ -26,9 +26,15 @@ export class FileMap {
   /** Changed since it was last written to disk. */
   dirty = false;
 
+  /** The index the last successful find returned: sequential I/O asks about the same extent again. */
+  private hint = 0;
+
   /** Index of the extent holding `lblk`, or -(insertion point) - 1 when it lies in a hole. */
   find(lblk: number): number {
     const e = this.ext;
+    // The hint is checked against `lblk` itself, so an edit that moved extents cannot mislead it.
+    const h = e[this.hint];
+    if (h !== undefined && h.l <= lblk && lblk < h.l + h.len) return this.hint;
     let lo = 0;
     let hi = e.length;
     while (lo < hi) {
@@ -36,7 +42,10 @@ export class FileMap {
       const x = e[mid]!;
       if (x.l + x.len <= lblk) lo = mid + 1;
       else if (x.l > lblk) hi = mid;
-      else return mid;
+      else {
+        this.hint = mid;
+        return mid;
+      }
     }
     return -lo - 1;
   }

@@ -22,7 +22,7 @@ import {
   encodeTimeExtra, fitsInInode, le16, le32, recLenToDisk, set16, set32, DX_ROOT_INFO,
 } from './layout.js';
 import type { Ext4Fs } from './super.js';
-import { Csum } from './super.js';
+import { Csum, STAGE_BYTES } from './super.js';
 import {
   aclFromDisk, aclToDisk, blockRoom, emitBlock, emitIbody, encodeName, fullName, ibodyRoom, isAclIndex, parseBlock,
   parseIbody, sameName, spaceFor, type XattrEntry,
@@ -33,6 +33,8 @@ import { STATX_APPEND, STATX_IMMUTABLE } from '../../vfs/vfs_ops.js';
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 const SYSTEM_DATA = encodeName('data');
+const DOT = enc.encode('.');
+const DOTDOT = enc.encode('..');
 /** Linux's EXT4_LINK_MAX. */
 const LINK_MAX = 65000;
 /** s32 range, and the range with the two epoch bits (to 2446). */
@@ -68,12 +70,16 @@ export class Ext4Inode extends Inode {
   private xattrs: XattrEntry[] | null = null;
   private xattrRefcount = 0;
   private dir: DirState | null = null;
-  private readonly verifiedBlocks = new Set<number>();
+  /** Directory blocks whose checksum was verified (made on first need: most inodes are files). */
+  private verifiedBlocks: Set<number> | null = null;
+  /** i_block: the 60 bytes holding the extent root, block pointers, a fast symlink or inline data. */
+  readonly iblock: Uint8Array;
 
   private constructor(fs: Ext4Fs, ino: number, raw: Uint8Array, init: NewInode, now: Timespec) {
     super(ino, init, now);
     this.sb = fs;
     this.raw = raw;
+    this.iblock = raw.subarray(INO.BLOCK, INO.BLOCK + I_BLOCK_SIZE);
     this.iflags = 0;
     this.generation = 0;
     this.fileAcl = 0;
@@ -143,7 +149,7 @@ export class Ext4Inode extends Inode {
 
   /** A new inode (number allocated) for `init`, not yet linked anywhere. */
   static create(fs: Ext4Fs, ino: number, init: NewInode, now: Timespec): Ext4Inode {
-    const raw = new Uint8Array(fs.inodeSize);
+    const raw = fs.inodeBuffer();
     const inode = new Ext4Inode(fs, ino, raw, init, now);
     inode.extraIsize = fs.extraIsize;
     inode.generation = fs.random32();
@@ -160,11 +166,6 @@ export class Ext4Inode extends Inode {
     }
     inode.xattrs = [];
     return inode;
-  }
-
-  /** i_block: the 60 bytes holding the extent root, block pointers, a fast symlink or inline data. */
-  get iblock(): Uint8Array {
-    return this.raw.subarray(INO.BLOCK, INO.BLOCK + I_BLOCK_SIZE);
   }
 
   get isInline(): boolean {
@@ -297,8 +298,9 @@ export class Ext4Inode extends Inode {
     const fs = this.sb;
     const bs = fs.blockSize;
     const map = this.map();
-    const cache = fs.cache;
     const end = pos + len;
+    // Blocks past the one holding the last byte are never read ahead.
+    const eofBlock = Math.ceil(this.size / bs);
     let p = pos;
     while (p < end) {
       const lblk = Math.floor(p / bs);
@@ -320,19 +322,11 @@ export class Ext4Inode extends Inode {
       }
       const inBlk = p - lblk * bs;
       const pblk = x.p + (lblk - x.l);
-      if (inBlk !== 0 || runEnd - p < bs) {
-        // A partial block: through a scratch block.
-        const tmp = fs.scratch;
-        cache.readRun(pblk, 1, tmp, 0);
-        const n = Math.min(bs - inBlk, runEnd - p);
-        buf.set(tmp.subarray(inBlk, inBlk + n), off + (p - pos));
-        p += n;
-        continue;
-      }
-      // Whole blocks straight into the caller's buffer.
-      const nblk = Math.floor((runEnd - p) / bs);
-      cache.readRun(pblk, nblk, buf, off + (p - pos));
-      p += nblk * bs;
+      const limit = Math.max(1, Math.min(x.l + x.len, eofBlock) - lblk);
+      // A part of one block, or whole blocks, straight into the caller's buffer.
+      const n = inBlk !== 0 || runEnd - p < bs ? Math.min(bs - inBlk, runEnd - p) : Math.floor((runEnd - p) / bs) * bs;
+      fs.readData(pblk, inBlk, n, limit, buf, off + (p - pos));
+      p += n;
     }
   }
 
@@ -368,9 +362,15 @@ export class Ext4Inode extends Inode {
     const bs = fs.blockSize;
     const map = this.map();
     const first = Math.floor(pos / bs);
-    const last = Math.floor((pos + len - 1) / bs);
-    // Blocks whose old contents must not show: newly allocated, or unwritten until now.
-    const fresh = new Set<number>();
+    let last = Math.floor((pos + len - 1) / bs);
+    // Only the first and last blocks can be written in part; whether their old contents must
+    // not show (newly allocated, or unwritten until now) decides if they are read or zeroed.
+    let freshFirst = false;
+    let freshLast = false;
+    const fresh = (from: number, to: number): void => {
+      if (first >= from && first < to) freshFirst = true;
+      if (last >= from && last < to) freshLast = true;
+    };
     let limitEnd = pos + len;
     let l = first;
     try {
@@ -380,7 +380,7 @@ export class Ext4Inode extends Inode {
           const x = map.ext[i]!;
           const upto = Math.min(last + 1, x.l + x.len);
           if (x.u) {
-            for (let k = l; k < upto; k++) fresh.add(k);
+            fresh(l, upto);
             map.markWritten(l, upto);
           }
           l = upto;
@@ -393,37 +393,64 @@ export class Ext4Inode extends Inode {
         const r = fs.allocBlocks(goal, holeEnd - l);
         map.insert(l, r.len, r.p, false);
         this.blocks += r.len * this.perBlock512();
-        for (let k = l; k < l + r.len; k++) fresh.add(k);
+        fresh(l, l + r.len);
         l += r.len;
       }
     } catch (e) {
       if (e !== E.ENOSPC || l === first) throw e;
       limitEnd = l * bs;
+      last = l - 1;
     }
     const end = Math.min(pos + len, limitEnd);
     let p = pos;
-    const cache = fs.cache;
     while (p < end) {
       const lblk = Math.floor(p / bs);
       const x = map.ext[map.find(lblk)]!;
       const runEnd = Math.min(end, (x.l + x.len) * bs);
       const inBlk = p - lblk * bs;
       const pblk = x.p + (lblk - x.l);
+      const tailLblk = Math.floor((runEnd - 1) / bs);
+      const tailPart = runEnd % bs !== 0;
+      if (inBlk === 0 && !tailPart) {
+        // Whole blocks straight from the caller's buffer.
+        const nblk = (runEnd - p) / bs;
+        fs.writeData(pblk, nblk, buf, off + (p - pos));
+        p = runEnd;
+        continue;
+      }
+      const nblk = tailLblk - lblk + 1;
+      if (nblk * bs <= STAGE_BYTES) {
+        // A small run with a partial edge (a small file, an append): assembled in the staging
+        // buffer with the old or zeroed edge blocks, and written with one device call.
+        const st = fs.stage;
+        if (inBlk !== 0) this.edgeBlock(lblk === first ? freshFirst : false, pblk, st, 0);
+        if (tailPart && (tailLblk !== lblk || inBlk === 0)) this.edgeBlock(tailLblk === last ? freshLast : false, pblk + nblk - 1, st, (nblk - 1) * bs);
+        st.set(buf.subarray(off + (p - pos), off + (runEnd - pos)), inBlk);
+        fs.writeData(pblk, nblk, st, 0);
+        p = runEnd;
+        continue;
+      }
       if (inBlk !== 0 || runEnd - p < bs) {
+        // A partial block of a large run: through the scratch block.
         const tmp = fs.scratch;
-        if (fresh.has(lblk)) tmp.fill(0);
-        else cache.readRun(pblk, 1, tmp, 0);
+        this.edgeBlock(lblk === first ? freshFirst : lblk === last ? freshLast : false, pblk, tmp, 0);
         const n = Math.min(bs - inBlk, runEnd - p);
         tmp.set(buf.subarray(off + (p - pos), off + (p - pos) + n), inBlk);
-        cache.writeRun(pblk, 1, tmp, 0);
+        fs.writeData(pblk, 1, tmp, 0);
         p += n;
         continue;
       }
-      const nblk = Math.floor((runEnd - p) / bs);
-      cache.writeRun(pblk, nblk, buf, off + (p - pos));
-      p += nblk * bs;
+      const whole = Math.floor((runEnd - p) / bs);
+      fs.writeData(pblk, whole, buf, off + (p - pos));
+      p += whole * bs;
     }
     return end - pos;
+  }
+
+  /** The old contents of a block about to be written in part: zeros when `fresh`, else read. */
+  private edgeBlock(fresh: boolean, pblk: number, into: Uint8Array, at: number): void {
+    if (fresh) into.fill(0, at, at + this.sb.blockSize);
+    else this.sb.readData(pblk, 0, this.sb.blockSize, 1, into, at);
   }
 
   /** Zeroes the bytes after `size` in its last block, so a later extension reads zeros. */
@@ -439,9 +466,9 @@ export class Ext4Inode extends Inode {
     if (x.u) return;
     const pblk = x.p + (lblk - x.l);
     const tmp = this.sb.scratch;
-    this.sb.cache.readRun(pblk, 1, tmp, 0);
+    this.sb.readData(pblk, 0, bs, 1, tmp, 0);
     tmp.fill(0, inBlk);
-    this.sb.cache.writeRun(pblk, 1, tmp, 0);
+    this.sb.writeData(pblk, 1, tmp, 0);
   }
 
   override setattr(attr: SetAttr): void {
@@ -652,9 +679,9 @@ export class Ext4Inode extends Inode {
     const x = map.ext[i]!;
     const pblk = x.p + (l - x.l);
     const bh = this.sb.cache.get(pblk);
-    if (this.sb.hasCsum && !this.verifiedBlocks.has(pblk)) {
+    if (this.sb.hasCsum && !(this.verifiedBlocks?.has(pblk) ?? false)) {
       this.checkDirBlockCsum(l, bh.data);
-      this.verifiedBlocks.add(pblk);
+      (this.verifiedBlocks ??= new Set()).add(pblk);
     }
     return bh.data;
   }
@@ -737,7 +764,7 @@ export class Ext4Inode extends Inode {
 
   override lookup(name: string): Inode | null {
     if (!this.isDir) throw E.ENOTDIR;
-    const bytes = enc.encode(name);
+    const bytes = nameBytes(name);
     if (bytes.length > EXT4_NAME_LEN) throw E.ENAMETOOLONG;
     const ino = this.findEntry(bytes, name);
     if (ino === 0) return null;
@@ -926,7 +953,7 @@ export class Ext4Inode extends Inode {
       b[t + 7] = DIRENT_TAIL_FT;
     }
     fs.deferCsum(bh as never, Csum.DirLeaf, this.csumSeed);
-    this.verifiedBlocks.add(bh.block);
+    (this.verifiedBlocks ??= new Set()).add(bh.block);
   }
 
   /** Prepares this directory for changes: block form, no htree, names indexed. */
@@ -955,8 +982,8 @@ export class Ext4Inode extends Inode {
     const b = bh.data;
     const end = this.leafEnd;
     if (first) {
-      writeDirent(b, 0, this.ino, 12, enc.encode('.'), fs.hasFiletype ? 2 : 0, bs);
-      writeDirent(b, 12, parent, end - 12, enc.encode('..'), fs.hasFiletype ? 2 : 0, bs);
+      writeDirent(b, 0, this.ino, 12, DOT, fs.hasFiletype ? 2 : 0, bs);
+      writeDirent(b, 12, parent, end - 12, DOTDOT, fs.hasFiletype ? 2 : 0, bs);
     } else set16(b, DIRENT.REC_LEN, recLenToDisk(end, bs));
     this.finishLeaf(bh);
     this.size += bs;
@@ -1068,7 +1095,7 @@ export class Ext4Inode extends Inode {
   }
 
   private checkName(name: string): Uint8Array {
-    const bytes = enc.encode(name);
+    const bytes = nameBytes(name);
     if (bytes.length > EXT4_NAME_LEN) throw errno(ENAMETOOLONG);
     return bytes;
   }
@@ -1528,3 +1555,20 @@ function encodeDev(raw: Uint8Array, rdev: number): void {
 }
 
 export type { MapSink };
+
+/**
+ * A name's UTF-8 bytes. Names are nearly always ASCII: those are copied by hand, which is
+ * several times cheaper than TextEncoder for short strings (and allocates a small array that
+ * lives in the JS heap).
+ */
+function nameBytes(name: string): Uint8Array {
+  const n = name.length;
+  if (n > EXT4_NAME_LEN) return enc.encode(name);
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = name.charCodeAt(i);
+    if (c >= 0x80) return enc.encode(name);
+    out[i] = c;
+  }
+  return out;
+}

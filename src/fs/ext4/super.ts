@@ -28,6 +28,7 @@ import {
 import { Ext4Inode } from './inode.js';
 import type { MapSink, MapSource } from './bmap.js';
 import { Journal, OverlayDevice, needsRecovery, replayJournal } from './journal.js';
+import { ReadAhead } from './readahead.js';
 
 /** The checksums that a commit recomputes for a dirty block, by kind. */
 export const enum Csum {
@@ -252,6 +253,8 @@ export class Ext4Fs implements SuperBlock {
     // 5. The caches and the group descriptors.
     this.cache = new BufferCache(device, bs, { capacity: 64 * 1024 * 1024, autoWriteback: false });
     (this as { scratch: Uint8Array }).scratch = new Uint8Array(bs);
+    (this as { stage: Uint8Array }).stage = new Uint8Array(STAGE_BYTES);
+    this.ra = new ReadAhead(this.cache, bs);
     this.readGroupDescriptors();
     for (const g of this.groups) {
       this.freeBlocks += g.freeBlocks;
@@ -566,6 +569,7 @@ export class Ext4Fs implements SuperBlock {
     if (len <= 0) return;
     if (!this.validRange(p, len)) throw corrupt(`freeing blocks ${p}+${len} outside the filesystem`);
     for (let i = 0; i < len; i++) this.cache.forget(p + i);
+    this.ra.forget(p, len);
     this.pendingFree.push({ p, len });
     this.pendingFreeCount += len;
   }
@@ -713,11 +717,31 @@ export class Ext4Fs implements SuperBlock {
     if ((this.hasCsum || this.hasGdtCsum) && idx >= this.inodesPerGroup - gd.itableUnused && ino >= this.firstIno) {
       throw corrupt(`inode ${ino} lies in the unused part of group ${g}'s inode table`);
     }
-    const raw = this.cache.get(block).data.slice(offset, offset + this.inodeSize);
+    const raw = this.inodeBuffer();
+    raw.set(this.cache.get(block).data.subarray(offset, offset + this.inodeSize));
     const inode = Ext4Inode.fromDisk(this, ino, raw);
     this.inodes.set(ino, inode);
     return inode;
   }
+
+  /**
+   * A zeroed buffer for one raw inode, carved from a shared slab: a small ArrayBuffer of its
+   * own costs several times more to make and to collect (it lives outside the JS heap), and
+   * creating or reading thousands of inodes made that a large part of the work.
+   */
+  inodeBuffer(): Uint8Array {
+    const size = this.inodeSize;
+    if (this.slabOff + size > this.slab.byteLength) {
+      this.slab = new ArrayBuffer(Math.max(INODE_SLAB_BYTES, size));
+      this.slabOff = 0;
+    }
+    const raw = new Uint8Array(this.slab, this.slabOff, size);
+    this.slabOff += size;
+    return raw;
+  }
+
+  private slab = new ArrayBuffer(0);
+  private slabOff = 0;
 
   /** Makes and registers a new in-memory inode (its number already allocated). */
   registerInode(inode: Ext4Inode): void {
@@ -770,7 +794,8 @@ export class Ext4Fs implements SuperBlock {
       if (seen.has(ino) || ino < this.firstIno || ino > this.inodesCount) throw corrupt(`orphan list: bad or repeated inode ${ino}`);
       seen.add(ino);
       const { block, offset } = this.inodeLocation(ino);
-      const raw = this.cache.get(block).data.slice(offset, offset + this.inodeSize);
+      const raw = this.inodeBuffer();
+      raw.set(this.cache.get(block).data.subarray(offset, offset + this.inodeSize));
       const next = le32(raw, INO.DTIME);
       const inode = Ext4Inode.fromDisk(this, ino, raw, true);
       this.inodes.set(ino, inode);
@@ -802,6 +827,24 @@ export class Ext4Fs implements SuperBlock {
 
   /** A block-sized scratch buffer for partial-block reads and writes (never held across calls). */
   readonly scratch: Uint8Array = new Uint8Array(0);
+  /** STAGE_BYTES for assembling a small write with partial edge blocks (never held across calls). */
+  readonly stage: Uint8Array = new Uint8Array(0);
+  private readonly ra: ReadAhead;
+
+  /**
+   * Reads file data: `len` bytes from byte `inBlk` of physical block `pblk` into into[at…],
+   * either whole blocks or a part of one; `limit` blocks from `pblk` on belong to the same
+   * file run and may be read ahead. Errors: EIO.
+   */
+  readData(pblk: number, inBlk: number, len: number, limit: number, into: Uint8Array, at: number): void {
+    this.ra.read(pblk, inBlk, len, limit, into, at);
+  }
+
+  /** Writes `count` whole blocks of file data from from[at…] at `pblk` (past the cache, coherent with it). Errors: EIO. */
+  writeData(pblk: number, count: number, from: Uint8Array, at: number): void {
+    this.ra.wrote(pblk, count, from, at);
+    this.cache.writeRun(pblk, count, from, at);
+  }
 
   /** The block-map readers' view of this filesystem. */
   get mapSource(): MapSource {
@@ -1148,6 +1191,12 @@ export class Ext4Fs implements SuperBlock {
     return le32(this.sbRaw, SB.JOURNAL_INUM) || EXT2_JOURNAL_INO;
   }
 }
+
+/** Bytes of the staging buffer: runs with a partial first or last block up to this size go out in one write. */
+export const STAGE_BYTES = 64 * 1024;
+
+/** Bytes per slab of raw inode buffers (64 inodes of 256 bytes). */
+const INODE_SLAB_BYTES = 16384;
 
 /** Devices with a live mount (so a device is never mounted twice at once). */
 const MOUNTED = new WeakMap<BlockDevice, Ext4Fs>();
