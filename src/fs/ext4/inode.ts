@@ -323,6 +323,16 @@ export class Ext4Inode extends Inode {
       const inBlk = p - lblk * bs;
       const pblk = x.p + (lblk - x.l);
       const limit = Math.max(1, Math.min(x.l + x.len, eofBlock) - lblk);
+      const nblk = Math.ceil((inBlk + (runEnd - p)) / bs);
+      if (nblk > 1 && (inBlk !== 0 || runEnd % bs !== 0) && nblk * bs <= STAGE_BYTES) {
+        // A small run with a partial edge (most small files): one device read into the
+        // staging buffer rather than one for the whole blocks and one for the part.
+        const st = fs.stage;
+        fs.readData(pblk, 0, nblk * bs, limit, st, 0);
+        buf.set(st.subarray(inBlk, inBlk + (runEnd - p)), off + (p - pos));
+        p = runEnd;
+        continue;
+      }
       // A part of one block, or whole blocks, straight into the caller's buffer.
       const n = inBlk !== 0 || runEnd - p < bs ? Math.min(bs - inBlk, runEnd - p) : Math.floor((runEnd - p) / bs) * bs;
       fs.readData(pblk, inBlk, n, limit, buf, off + (p - pos));
