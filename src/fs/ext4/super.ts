@@ -461,18 +461,15 @@ export class Ext4Fs implements SuperBlock {
     bm.fill(0);
     const start = this.groupFirstBlock(g);
     const n = this.groupBlocks(g);
-    const base = this.baseMetaBlocks(g);
-    for (let i = 0; i < base; i++) setBit(bm, i);
+    setBits(bm, 0, this.baseMetaBlocks(g));
     // Any group's bitmaps and inode table that live in this group (flex_bg packs them).
+    const mark = (b: number, len: number): void => setBits(bm, Math.max(0, b - start), Math.min(n, b + len - start));
     for (const other of this.groups) {
-      for (const [b, len] of [[other.blockBitmap, 1], [other.inodeBitmap, 1], [other.inodeTable, this.itableBlocks]] as const) {
-        for (let k = 0; k < len; k++) {
-          const x = b + k - start;
-          if (x >= 0 && x < n) setBit(bm, x);
-        }
-      }
+      mark(other.blockBitmap, 1);
+      mark(other.inodeBitmap, 1);
+      mark(other.inodeTable, this.itableBlocks);
     }
-    for (let i = n; i < this.blockSize * 8; i++) setBit(bm, i);
+    setBits(bm, n, this.blockSize * 8);
   }
 
   /** The inode bitmap of group g, initialised in memory when INODE_UNINIT. */
@@ -480,7 +477,7 @@ export class Ext4Fs implements SuperBlock {
     const gd = this.groups[g]!;
     if (gd.flags & BG_INODE_UNINIT && (this.hasCsum || this.hasGdtCsum)) {
       const bh = this.cache.getZeroed(gd.inodeBitmap);
-      for (let i = this.inodesPerGroup; i < this.blockSize * 8; i++) setBit(bh.data, i);
+      setBits(bh.data, this.inodesPerGroup, this.blockSize * 8);
       gd.flags &= ~BG_INODE_UNINIT;
       this.verified.add(bh);
       this.cache.markDirty(bh);
@@ -554,7 +551,7 @@ export class Ext4Fs implements SuperBlock {
   }
 
   private claimBlocks(g: number, bm: Uint8Array, start: number, len: number): void {
-    for (let i = 0; i < len; i++) setBit(bm, start + i);
+    setBits(bm, start, start + len);
     if (start === (this.blockHint[g] ?? 0)) this.blockHint[g] = start + len;
     const gd = this.groups[g]!;
     gd.freeBlocks -= len;
@@ -1247,6 +1244,18 @@ export function testBit(bm: Uint8Array, i: number): boolean {
 export function setBit(bm: Uint8Array, i: number): void {
   bm[i >>> 3]! |= 1 << (i & 7);
 }
+/** Sets bits [from, to) (nothing when to <= from): whole bytes at once. */
+export function setBits(bm: Uint8Array, from: number, to: number): void {
+  let i = from;
+  for (; i < to && (i & 7) !== 0; i++) setBit(bm, i);
+  const whole = (to - i) >>> 3;
+  if (i < to && whole > 0) {
+    bm.fill(0xff, i >>> 3, (i >>> 3) + whole);
+    i += whole * 8;
+  }
+  for (; i < to; i++) setBit(bm, i);
+}
+
 export function clearBit(bm: Uint8Array, i: number): void {
   bm[i >>> 3]! &= ~(1 << (i & 7));
 }
