@@ -1192,8 +1192,12 @@ export class Ext4Fs implements SuperBlock {
 /** Bytes of the staging buffer: runs with a partial first or last block up to this size go out in one write. */
 export const STAGE_BYTES = 64 * 1024;
 
-/** Bytes per slab of raw inode buffers (64 inodes of 256 bytes). */
-const INODE_SLAB_BYTES = 16384;
+/**
+ * Bytes per slab of raw inode buffers (16 inodes of 256 bytes): a slab lives while any of its
+ * inodes does, so at worst an inode keeps a block's worth of memory, as a cached inode-table
+ * block would.
+ */
+const INODE_SLAB_BYTES = 4096;
 
 /** Devices with a live mount (so a device is never mounted twice at once). */
 const MOUNTED = new WeakMap<BlockDevice, Ext4Fs>();
