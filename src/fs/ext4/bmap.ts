@@ -150,7 +150,7 @@ export interface MapSink extends MapSource {
  * leaves under as few index levels as needed. Reuses `oldTree` blocks first. Returns the new
  * tree blocks. Errors: ENOSPC.
  */
-export function writeExtentTree(sink: MapSink, map: FileMap, iblock: Uint8Array, oldTree: number[], generation: number): number[] {
+export function writeExtentTree(sink: MapSink, map: FileMap, iblock: Uint8Array, oldTree: readonly number[], generation: number): number[] {
   const ext = map.ext;
   const bs = sink.blockSize;
   const per = Math.floor((bs - EXT_HEADER_SIZE) / EXT_ENTRY_SIZE);
@@ -231,7 +231,7 @@ function writeIndexEntry(d: Uint8Array, o: number, l: number, b: number): void {
  * Writes `map` as a direct/indirect block map, reusing `oldTree` blocks first. Returns the
  * indirect blocks now in use. Errors: EFBIG past triple indirection, ENOSPC.
  */
-export function writeBlockMap(sink: MapSink, map: FileMap, iblock: Uint8Array, oldTree: number[]): number[] {
+export function writeBlockMap(sink: MapSink, map: FileMap, iblock: Uint8Array, oldTree: readonly number[]): number[] {
   const per = sink.blockSize / 4;
   iblock.fill(0);
   const reuse = oldTree.slice();

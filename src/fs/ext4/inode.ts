@@ -33,6 +33,7 @@ import { STATX_APPEND, STATX_IMMUTABLE } from '../../vfs/vfs_ops.js';
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 const SYSTEM_DATA = encodeName('data');
+const NO_BLOCKS: readonly number[] = Object.freeze([]);
 const DOT = enc.encode('.');
 const DOTDOT = enc.encode('..');
 /** Linux's EXT4_LINK_MAX. */
@@ -66,7 +67,8 @@ export class Ext4Inode extends Inode {
   /** For directories: the directory it was found in (detects directories with two parents). */
   parentIno = 0;
   private fmap: FileMap | null = null;
-  private tree: number[] = [];
+  /** The extent-tree or indirect blocks of the map (never changed in place: replaced whole). */
+  private tree: readonly number[] = NO_BLOCKS;
   private xattrs: XattrEntry[] | null = null;
   private xattrRefcount = 0;
   private dir: DirState | null = null;
@@ -160,11 +162,8 @@ export class Ext4Inode extends Inode {
       inode.iflags |= EXT4_EXTENTS_FL;
       initExtentRoot(inode.iblock);
     }
-    if (t === S_IFREG || t === S_IFDIR || t === S_IFLNK) {
-      inode.fmap = new FileMap();
-      inode.tree = [];
-    }
-    inode.xattrs = [];
+    if (t === S_IFREG || t === S_IFDIR || t === S_IFLNK) inode.fmap = new FileMap();
+    // xattrs stay unloaded: the zeroed in-inode area parses as none when first asked.
     return inode;
   }
 
@@ -651,7 +650,7 @@ export class Ext4Inode extends Inode {
       initExtentRoot(this.iblock);
     }
     this.fmap = new FileMap();
-    this.tree = [];
+    this.tree = NO_BLOCKS;
     this.storeXattrs();
     this.markDirty();
   }
@@ -1473,7 +1472,7 @@ export class Ext4Inode extends Inode {
       this.map();
       this.freeFrom(0);
       for (const b of this.tree) fs.freeBlocksLater(b, 1);
-      this.tree = [];
+      this.tree = NO_BLOCKS;
       this.fmap = new FileMap();
     }
     if (this.fileAcl !== 0) {

@@ -875,9 +875,13 @@ export class Ext4Fs implements SuperBlock {
   /** Copies inode `inode`'s raw bytes (with a fresh checksum) into its inode-table block. */
   private writeInode(inode: Ext4Inode): void {
     const raw = inode.serialize();
-    const { block, offset } = this.inodeLocation(inode.ino);
-    const bh = this.cache.get(block);
-    bh.data.set(raw, offset);
+    // inodeLocation without its result object: a commit writes thousands of inodes.
+    const ino = inode.ino;
+    const byte = ((ino - 1) % this.inodesPerGroup) * this.inodeSize;
+    const gd = this.groups[Math.floor((ino - 1) / this.inodesPerGroup)];
+    if (gd === undefined) throw corrupt(`inode number ${ino} out of range`);
+    const bh = this.cache.get(gd.inodeTable + Math.floor(byte / this.blockSize));
+    bh.data.set(raw, byte % this.blockSize);
     this.cache.markDirty(bh);
   }
 
