@@ -29,7 +29,7 @@ function pair(mtu: number): { a: Tkl; b: Tkl } {
 }
 
 /** Bytes a → b over TCP; returns Gbit/s. */
-async function tklTcp(mtu: number, bytes: number): Promise<number> {
+export async function tklTcp(mtu: number, bytes: number): Promise<number> {
   const { a, b } = pair(mtu);
   const l = b.sys.socket(AF_INET, SOCK_STREAM, 0);
   b.sys.bind(l, { family: AF_INET, addr: '10.0.0.2', port: 5001 });
@@ -59,7 +59,7 @@ async function tklTcp(mtu: number, bytes: number): Promise<number> {
 }
 
 /** UDP ping-pong of 1024-byte datagrams: RTTs in µs. */
-async function tklUdpRtt(count: number): Promise<number[]> {
+export async function tklUdpRtt(count: number): Promise<number[]> {
   const { a, b } = pair(1500);
   const srv = b.sys.socket(AF_INET, SOCK_DGRAM, 0);
   b.sys.bind(srv, { family: AF_INET, addr: '10.0.0.2', port: 7 });
@@ -87,7 +87,7 @@ async function tklUdpRtt(count: number): Promise<number[]> {
 }
 
 /** 1024-byte datagrams a → b as fast as the receiver takes them: packets/s received. */
-async function tklUdpPps(count: number): Promise<number> {
+export async function tklUdpPps(count: number): Promise<number> {
   const { a, b } = pair(1500);
   const srv = b.sys.socket(AF_INET, SOCK_DGRAM, 0);
   b.sys.bind(srv, { family: AF_INET, addr: '10.0.0.2', port: 9 });

@@ -69,22 +69,15 @@ describe('interop with Linux through passt', { skip: skip ?? false, timeout: 300
     if (lease.dns.length > 0) assert.match(k.fs.readFile('/etc/resolv.conf', 'utf8'), /^nameserver /m);
   });
 
-  // Only the upload is checked: with this passt build on this machine's kernel, data the server
-  // writes back stalls or is re-sent in a loop under new sequence numbers (seen in tkl's capture:
-  // tkl acknowledges every byte and keeps its window open; passt's peeking of its socket goes
-  // wrong), so downloads through passt are a known gap, reported rather than hidden.
-  test('TCP through passt to a server on the namespace loopback: 16 MiB up byte-exact, then end of stream back', { timeout: 120_000 }, async () => {
-    const size = 16 * MiB;
-    const back = 0;
-    const srv = start(...inNs(ns, 'python3', py, 'tcp-server', '127.0.0.1', '7500', String(back)), 120_000);
+  // Both directions, with passt's guest (tkl) closing its side only after the download: the
+  // order passt 0.0~git20230309 handles. See the skipped test below for the other order.
+  test('TCP through passt to a server on the namespace loopback: 32 MiB down, then 8 MiB up, byte-exact', { timeout: 120_000 }, async () => {
+    const down = 32 * MiB;
+    const up = 8 * MiB;
+    const srv = start(...inNs(ns, 'python3', py, 'tcp-source', '127.0.0.1', '7502', String(down)), 120_000);
     assert.equal(await srv.ready, 'ready');
     const c = k.sys.socket(AF_INET, SOCK_STREAM, 0);
-    await k.sys.connect(c, { family: AF_INET, addr: lease.router!, port: 7500 });
-    const data = pattern(size, 8);
-    const w = (async () => {
-      await k.sys.write(c, data);
-      k.sys.shutdown(c, SHUT_WR);
-    })();
+    await k.sys.connect(c, { family: AF_INET, addr: lease.router!, port: 7502 });
     const got = createHash('sha256');
     const buf = new Uint8Array(MiB);
     let n = 0;
@@ -93,17 +86,48 @@ describe('interop with Linux through passt', { skip: skip ?? false, timeout: 300
       if (r === 0) break;
       got.update(buf.subarray(0, r));
       n += r;
+      assert.ok(n <= down, `passt delivered ${n} bytes of a ${down}-byte stream`);
     }
-    await w;
+    const data = pattern(up, 9);
+    await k.sys.write(c, data);
+    k.sys.shutdown(c, SHUT_WR);
     k.sys.close(c);
     const r = await srv.done;
     assert.equal(r.code, 0, r.stderr);
     const [rn, rhash, shash] = r.stdout.trim().split('\n').pop()!.split(' ');
+    assert.equal(n, down);
+    assert.equal(got.digest('hex'), shash);
+    assert.equal(Number(rn), up);
+    assert.equal(rhash, createHash('sha256').update(data).digest('hex'));
+  });
+
+  test('TCP through passt: 16 MiB up byte-exact, then end of stream back', { timeout: 120_000 }, async () => {
+    const size = 16 * MiB;
+    const srv = start(...inNs(ns, 'python3', py, 'tcp-server', '127.0.0.1', '7500', '0'), 120_000);
+    assert.equal(await srv.ready, 'ready');
+    const c = k.sys.socket(AF_INET, SOCK_STREAM, 0);
+    await k.sys.connect(c, { family: AF_INET, addr: lease.router!, port: 7500 });
+    const data = pattern(size, 8);
+    await k.sys.write(c, data);
+    k.sys.shutdown(c, SHUT_WR);
+    const buf = new Uint8Array(MiB);
+    assert.equal(await k.sys.read(c, buf), 0);
+    k.sys.close(c);
+    const r = await srv.done;
+    assert.equal(r.code, 0, r.stderr);
+    const [rn, rhash] = r.stdout.trim().split('\n').pop()!.split(' ');
     assert.equal(Number(rn), size);
     assert.equal(rhash, createHash('sha256').update(data).digest('hex'));
-    assert.equal(n, back);
-    assert.equal(got.digest('hex'), shash);
   });
+
+  // passt 0.0~git20230309 (Debian 12) loses track of a connection whose guest half-closed
+  // first: the data the server then writes stalls (a Linux guest, bridged from a TAP to the
+  // same passt socket, stops at 0.2–0.9 MiB of 4 MiB), or passt re-sends bytes the guest
+  // already acknowledged under new sequence numbers past the end of the stream (tkl's capture:
+  // after 1 MiB, segments whose payload is the stream from offset 852,268 again). Linux and tkl
+  // both download correctly when they do not half-close first (the test above). README,
+  // "Networking", describes the captures.
+  test('TCP through passt: download after the guest half-closed', { skip: 'passt 0.0~git20230309 stalls or re-sends acknowledged data after the guest\'s FIN (a Linux guest fails the same way; see README "Networking")' }, () => {});
 
   test('UDP through passt: echo of small and large datagrams', async () => {
     const sizes = [64, 1400, 4000, 60000];
