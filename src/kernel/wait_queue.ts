@@ -30,8 +30,15 @@ export class WaitQueue {
 
   /** Wakes every waiter interested in any of `events`. Waiters may remove themselves. */
   notify(events: number): void {
-    if (this.waiters.length === 0) return;
-    for (const w of this.waiters.slice()) if (w.mask & events) w.wake(events);
+    const ws = this.waiters;
+    if (ws.length === 0) return;
+    if (ws.length === 1) {
+      // The common case (one sleeper) without copying the list.
+      const w = ws[0]!;
+      if (w.mask & events) w.wake(events);
+      return;
+    }
+    for (const w of ws.slice()) if (w.mask & events) w.wake(events);
   }
 }
 

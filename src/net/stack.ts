@@ -28,6 +28,7 @@ export const L4_OFF = ETH_HLEN + IPV4_HLEN;
 export const LOOPBACK_ADDR = 0x7f000001;
 const SLAB_SIZE = 256 * 1024;
 const SLAB_MAX_FRAME = 16 * 1024;
+const BIG_SLAB_SIZE = 4 * 1024 * 1024;
 
 /** A path MTU learnt from ICMP "fragmentation needed" (RFC 1191), valid for 10 minutes as on Linux. */
 interface PmtuEntry {
@@ -349,19 +350,30 @@ export class NetStack {
 
   /**
    * A frame with room for the Ethernet and IP headers plus `l4Len` bytes at L4_OFF, zeroed.
-   * Small frames are carved from 256 KiB slabs that are never reused (so they start zeroed):
-   * one backing store per slab instead of one per frame. Whoever keeps a frame's bytes for
-   * long (socket queues, reassembly) copies them, so a slab is not pinned by one datagram.
+   * Frames are carved from slabs that are never reused (so they start zeroed): one backing
+   * store per slab instead of one per frame — 256 KiB slabs for frames up to 16 KiB, 4 MiB
+   * slabs for larger ones (jumbo MTUs and offloaded TCP segments). Whoever keeps a frame's
+   * bytes for long (socket queues, reassembly) copies them, so a slab is not pinned by one
+   * datagram.
    */
   allocFrame(l4Len: number): Uint8Array {
     // No padding to Ethernet's 60-byte minimum: that is the NIC's job, and virtual peers
     // (passt) take the frame length at its word.
     const n = L4_OFF + l4Len;
-    if (n > SLAB_MAX_FRAME) return new Uint8Array(n);
     // Start 2 bytes into an 8-byte boundary: the IP header and the transport header after it
     // then sit on 4-byte boundaries, where checksums take their fast path.
     const size = (n + 2 + 7) & ~7;
-    if (this.slabUsed + size > SLAB_SIZE) {
+    if (n > SLAB_MAX_FRAME) {
+      if (size > BIG_SLAB_SIZE / 16) return new Uint8Array(n);
+      if (this.bigSlab === null || this.bigSlabUsed + size > BIG_SLAB_SIZE) {
+        this.bigSlab = new ArrayBuffer(BIG_SLAB_SIZE);
+        this.bigSlabUsed = 0;
+      }
+      const f = new Uint8Array(this.bigSlab, this.bigSlabUsed + 2, n);
+      this.bigSlabUsed += size;
+      return f;
+    }
+    if (this.slab === null || this.slabUsed + size > SLAB_SIZE) {
       this.slab = new ArrayBuffer(SLAB_SIZE);
       this.slabUsed = 0;
     }
@@ -369,8 +381,10 @@ export class NetStack {
     this.slabUsed += size;
     return f;
   }
-  private slab = new ArrayBuffer(SLAB_SIZE);
+  private slab: ArrayBuffer | null = null;
   private slabUsed = 0;
+  private bigSlab: ArrayBuffer | null = null;
+  private bigSlabUsed = 0;
 
   /**
    * Sends the datagram whose transport part (l4Len bytes) is at frame[L4_OFF…] from `src` to
@@ -396,7 +410,8 @@ export class NetStack {
     ip.mf = false;
     ip.fragOffset = 0;
     const mtu = this.pathMtu(r, dst, now);
-    if (ip.totalLen > mtu) {
+    // A TCP segment may exceed the MTU on a device with segmentation offload (gsoMax()).
+    if (ip.totalLen > mtu && !(df && proto === IPPROTO_TCP && mtu === r.iface.mtu && ip.totalLen <= r.iface.gsoMax)) {
       if (df) {
         s.IpFragFails++;
         return E.EMSGSIZE;

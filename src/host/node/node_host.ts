@@ -7,6 +7,7 @@ import type { HostOps, HostThread, Instant, TimerHandle } from '../host_ops.js';
 import { deadlineTimer } from '../host_ops.js';
 
 const ORIGIN = process.hrtime.bigint();
+const RESOLVED = Promise.resolve();
 
 export interface NodeHostOptions {
   /** Where console text goes; by default process.stderr (the kernel log is not program output). */
@@ -37,23 +38,41 @@ export class NodeHost implements HostOps {
     return deadlineTimer(() => this.monotonic(), at, fire, true);
   }
 
+  // Deferred work runs as one promise job per batch: Node's queueMicrotask makes an
+  // AsyncResource per call, which cost more than the work itself on per-frame paths.
+  private deferred: (() => void)[] = [];
+  private deferScheduled = false;
+  private readonly runDeferred = (): void => {
+    const q = this.deferred;
+    this.deferred = [];
+    this.deferScheduled = false;
+    for (const fn of q) {
+      try {
+        fn();
+      } catch (e) {
+        // As an uncaught exception, like a throwing queueMicrotask callback.
+        queueMicrotask(() => {
+          throw e;
+        });
+      }
+    }
+  };
+
   defer(fn: () => void): void {
-    queueMicrotask(fn);
+    this.deferred.push(fn);
+    if (!this.deferScheduled) {
+      this.deferScheduled = true;
+      void RESOLVED.then(this.runDeferred);
+    }
   }
 
-  private holds = 0;
-  private keeper: ReturnType<typeof setInterval> | undefined;
-
   hold(): () => void {
-    if (this.holds++ === 0) this.keeper = setInterval(() => {}, 1 << 30);
+    holdProcess();
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      if (--this.holds === 0) {
-        clearInterval(this.keeper);
-        this.keeper = undefined;
-      }
+      releaseProcess();
     };
   }
 
@@ -76,4 +95,20 @@ export class NodeHost implements HostOps {
       terminate: async () => void (await worker.terminate()),
     };
   }
+}
+
+// One interval for the whole process keeps Node alive while any caller waits: ref'd while
+// holds are taken, unref'd (not cleared) when none are, so a blocking call that waits and
+// wakes again costs two counter updates instead of a timer insertion and removal.
+let holds = 0;
+let keeper: ReturnType<typeof setInterval> | undefined;
+
+function holdProcess(): void {
+  if (holds++ > 0) return;
+  if (keeper === undefined) keeper = setInterval(() => {}, 1 << 30);
+  else keeper.ref();
+}
+
+function releaseProcess(): void {
+  if (--holds === 0) keeper!.unref();
 }
