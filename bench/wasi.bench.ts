@@ -18,10 +18,18 @@ const SRC = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', 'benc
 
 type Runner = (module: WebAssembly.Module, args: string[], ctx: BenchContext) => string;
 
-/** tkl: a kernel in this thread (WorkerHost), the program's /data on tmpfs or a host directory. */
-function tkl(where: 'tmpfs' | 'host'): Runner {
+/** tkl: a kernel in this thread (WorkerHost), the program's /data on tmpfs, a host directory or an ext4 image. */
+function tkl(where: 'tmpfs' | 'host' | 'ext4'): Runner {
   return (module, args, ctx) => {
     const k = new Kernel({ host: new WorkerHost() });
+    let img: string | null = null;
+    if (where === 'ext4') {
+      img = join(ctx.tmpdir, 'data.img');
+      rmSync(img, { force: true });
+      spawnSync('truncate', ['-s', '256M', img]);
+      const r = spawnSync('mkfs.ext4', ['-q', '-F', img]);
+      if (r.status !== 0) throw new Error('mkfs.ext4 failed (is e2fsprogs installed?)');
+    }
     let out = '';
     const dec = new TextDecoder();
     const hostDir = join(ctx.tmpdir, 'tkl-data');
@@ -32,6 +40,7 @@ function tkl(where: 'tmpfs' | 'host'): Runner {
       devices: true,
       tmpfs: where === 'tmpfs' ? ['/data'] : [],
       dirs: where === 'host' ? [{ host: hostDir, guest: '/data' }] : [],
+      mounts: img !== null ? [{ image: img, part: null, guest: '/data' }] : [],
       stdout: (b) => (out += dec.decode(b)),
       stderr: (b) => process.stderr.write(b),
     });
@@ -99,7 +108,8 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
       name: `read a ${mib} MiB file in 4 KiB chunks`,
       args: ['read4k', String(mib), '/data/big'],
       subjects: [
-        ['tkl', tkl('tmpfs'), 'tmpfs'],
+        ['tkl', tkl('ext4'), 'an ext4 image (file on the host, through the buffer cache)'],
+        ['tkl tmpfs', tkl('tmpfs'), 'tmpfs'],
         ['tkl hostfs', tkl('host'), 'a host directory through hostfs'],
         ['node:wasi', nodeWasi, "the host's page cache"],
         ['browser_wasi_shim', shim, 'an in-memory file'],
@@ -110,6 +120,7 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
       args: ['openstat', String(opens), '/data/f'],
       subjects: [
         ['tkl', tkl('tmpfs'), 'tmpfs'],
+        ['tkl ext4', tkl('ext4'), 'an ext4 image'],
         ['tkl hostfs', tkl('host'), 'a host directory through hostfs'],
         ['node:wasi', nodeWasi, 'a host directory'],
         ['browser_wasi_shim', shim, 'an in-memory directory'],

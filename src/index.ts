@@ -57,3 +57,5 @@ export { AF_UNSPEC, AF_UNIX, AF_INET, AF_INET6, encodeSockAddr, decodeSockAddr, 
 export type { TcpInfo } from './net/tcp/tcp_socket.js';
 export type { MsgHdr } from './kernel/syscalls/sys_socket.js';
 export type { EpollEvent } from './kernel/epoll.js';
+// ext2/3/4 (fs/ext4): mkfs for disk images; mounting goes through k.sys.mount(dev, dir, 'ext4').
+export { mkfsExt4, type MkfsOptions, type MkfsResult } from './fs/ext4/mkfs.js';

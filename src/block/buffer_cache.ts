@@ -1,8 +1,10 @@
 // BufferCache: the block cache between filesystems and a device (Linux's buffer heads and
 // bio layer in one small piece). Metadata blocks are read and modified in the cache and
-// written back on sync(), sorted and coalesced into large writes. Bulk file data can bypass
+// written back on sync(), sorted and coalesced into large writes; prefetch() fills a range
+// in large reads. Bulk file data can bypass
 // it with readRun/writeRun, which move whole runs of blocks between the device and the
-// caller's buffer in one call while staying coherent with cached copies.
+// caller's buffer in one call while staying coherent with cached copies; a count of cached
+// blocks per group of 256 lets them skip the cache lookups where nothing is cached.
 
 import type { BlockDevice } from './block_device.js';
 import { errno } from '../kernel/errno.js';
@@ -27,8 +29,13 @@ export interface BufferCacheOptions {
   autoWriteback?: boolean;
 }
 
+/** Blocks per group in the cached-block counts (`groups`). */
+const GROUP = 256;
+
 export class BufferCache {
   private readonly map = new Map<number, BufferHead>();
+  /** How many blocks of each group (block / GROUP) are in `map`; groups with none are absent. */
+  private readonly groups = new Map<number, number>();
   private readonly dirty = new Set<BufferHead>();
   private readonly maxBlocks: number;
   private readonly autoWriteback: boolean;
@@ -82,7 +89,11 @@ export class BufferCache {
       this.dirty.add(bh);
     }
     // A buffer evicted while its holder still used it comes back.
-    if (this.map.get(bh.block) !== bh) this.map.set(bh.block, bh);
+    const cur = this.map.get(bh.block);
+    if (cur !== bh) {
+      if (cur === undefined) this.counted(bh.block, 1);
+      this.map.set(bh.block, bh);
+    }
   }
 
   /** Forgets a block (freed by the filesystem): its dirty contents are dropped. */
@@ -90,6 +101,7 @@ export class BufferCache {
     const bh = this.map.get(block);
     if (bh === undefined) return;
     this.map.delete(block);
+    this.counted(block, -1);
     if (bh.dirty) {
       bh.dirty = false;
       this.dirty.delete(bh);
@@ -103,18 +115,37 @@ export class BufferCache {
   readRun(block: number, count: number, into: Uint8Array, off: number): void {
     this.checkRange(block, count);
     const bs = this.blockSize;
-    let i = 0;
-    while (i < count) {
-      const bh = this.map.get(block + i);
-      if (bh !== undefined) {
-        into.set(bh.data, off + i * bs);
-        i++;
+    const end = block + count;
+    let b = block;
+    while (b < end) {
+      const c = this.nextCached(b, end);
+      if (c > b) {
+        this.dev.read(b * bs, into.subarray(off + (b - block) * bs, off + (c - block) * bs));
+        b = c;
         continue;
       }
-      let j = i + 1;
-      while (j < count && !this.map.has(block + j)) j++;
-      this.dev.read((block + i) * bs, into.subarray(off + i * bs, off + j * bs));
-      i = j;
+      into.set(this.map.get(b)!.data, off + (b - block) * bs);
+      b++;
+    }
+  }
+
+  /**
+   * Brings blocks [block, block+count) into the cache, reading the missing ones in runs (one
+   * device read per run): for metadata about to be read block by block, such as a directory.
+   * Errors: EIO (also past the end).
+   */
+  prefetch(block: number, count: number): void {
+    this.checkRange(block, count);
+    const bs = this.blockSize;
+    const end = block + count;
+    let b = this.nextMissing(block, end);
+    while (b < end) {
+      let e = b + 1;
+      while (e < end && !this.map.has(e)) e++;
+      const run = new Uint8Array((e - b) * bs);
+      this.dev.read(b * bs, run);
+      for (let i = b; i < e; i++) this.insert(new BufferHead(i, run.slice((i - b) * bs, (i - b + 1) * bs)));
+      b = this.nextMissing(e, end);
     }
   }
 
@@ -122,14 +153,14 @@ export class BufferCache {
   writeRun(block: number, count: number, from: Uint8Array, off: number): void {
     this.checkRange(block, count);
     const bs = this.blockSize;
-    for (let i = 0; i < count; i++) {
-      const bh = this.map.get(block + i);
-      if (bh !== undefined) {
-        bh.data.set(from.subarray(off + i * bs, off + (i + 1) * bs));
-        if (bh.dirty) {
-          bh.dirty = false;
-          this.dirty.delete(bh);
-        }
+    const end = block + count;
+    for (let b = this.nextCached(block, end); b < end; b = this.nextCached(b + 1, end)) {
+      const bh = this.map.get(b)!;
+      const i = b - block;
+      bh.data.set(from.subarray(off + i * bs, off + (i + 1) * bs));
+      if (bh.dirty) {
+        bh.dirty = false;
+        this.dirty.delete(bh);
       }
     }
     this.dev.write(block * bs, from.subarray(off, off + count * bs));
@@ -174,6 +205,7 @@ export class BufferCache {
 
   private insert(bh: BufferHead): void {
     this.map.set(bh.block, bh);
+    this.counted(bh.block, 1);
     if (this.map.size > this.maxBlocks) this.trim();
   }
 
@@ -182,10 +214,41 @@ export class BufferCache {
     if (this.map.size <= this.maxBlocks) return;
     for (const [b, bh] of this.map) {
       if (this.map.size <= this.maxBlocks) break;
-      if (!bh.dirty) this.map.delete(b);
+      if (!bh.dirty) {
+        this.map.delete(b);
+        this.counted(b, -1);
+      }
     }
     // Too many dirty blocks to stay within bounds: write them back.
     if (this.autoWriteback && this.map.size > this.maxBlocks * 2 && this.dirty.size > 0) this.sync();
+  }
+
+  /** The first cached block in [from, end), or `end`: groups without cached blocks are skipped whole. */
+  private nextCached(from: number, end: number): number {
+    let b = from;
+    while (b < end) {
+      const g = Math.floor(b / GROUP);
+      const groupEnd = Math.min(end, (g + 1) * GROUP);
+      if (this.groups.has(g)) {
+        for (; b < groupEnd; b++) if (this.map.has(b)) return b;
+      } else b = groupEnd;
+    }
+    return end;
+  }
+
+  /** The first block in [from, end) that is not cached, or `end`. */
+  private nextMissing(from: number, end: number): number {
+    let b = from;
+    while (b < end && this.map.has(b)) b++;
+    return b;
+  }
+
+  /** Keeps `groups` in step with a block entering (+1) or leaving (-1) the map. */
+  private counted(block: number, delta: 1 | -1): void {
+    const g = Math.floor(block / GROUP);
+    const n = (this.groups.get(g) ?? 0) + delta;
+    if (n === 0) this.groups.delete(g);
+    else this.groups.set(g, n);
   }
 
   private checkRange(block: number, count: number): void {

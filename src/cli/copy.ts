@@ -4,7 +4,9 @@
 // destination ("", ".", "..", anything with "/" or NUL) are refused; a file is never written
 // through a symlink (created with O_NOFOLLOW, a symlink in its place is removed first); a
 // directory is only entered after lstat shows a real directory. Large files move in 1 MiB
-// pieces, yielding so Ctrl-C is noticed.
+// pieces through one buffer shared by every copy, yielding so Ctrl-C is noticed. A file is
+// created exclusively first and the way cleared only when something is there (EEXIST), so
+// the common case — nothing in the way — costs no extra lookup.
 
 import { S_IFDIR, S_IFLNK, S_IFMT, S_IFREG } from '../abi/linux/stat.js';
 import type { FsOps, NodeStat } from './fsops.js';
@@ -25,6 +27,8 @@ export interface CopyReport {
 }
 
 const CHUNK = 1 << 20;
+/** The copy buffer, made once: copies run one at a time (a command awaits each in turn). */
+let chunk: Uint8Array | null = null;
 
 /** A name from a directory listing that is safe to use as one path component. */
 export function safeName(name: string): boolean {
@@ -36,7 +40,7 @@ function joinPath(dir: string, name: string): string {
 }
 
 export class Copier {
-  private readonly buf = new Uint8Array(CHUNK);
+  private readonly buf = (chunk ??= new Uint8Array(CHUNK));
   private lastYield = Date.now();
 
   constructor(
@@ -73,29 +77,32 @@ export class Copier {
   }
 
   private async copyDir(from: string, to: string, st: NodeStat): Promise<void> {
-    let existing: NodeStat | null = null;
+    // Made first, looked at after: an existing directory is merged into, anything else refused.
+    let created = true;
     try {
-      existing = this.dst.lstat(to);
-    } catch {
-      existing = null;
-    }
-    if (existing !== null && (existing.mode & S_IFMT) !== S_IFDIR) {
-      this.report.fail(`tkl: cannot overwrite non-directory '${this.show('dst', to)}' with directory '${this.show('src', from)}'`);
-      return;
-    }
-    if (existing === null) {
-      try {
-        this.dst.mkdir(to, 0o700);
-      } catch (e) {
+      this.dst.mkdir(to, 0o700);
+    } catch (e) {
+      if ((e as { code?: unknown }).code !== 'EEXIST') {
         this.report.fail(cannotMsg('create directory', this.show('dst', to), e));
         return;
       }
-      // Whatever is there now must be the directory just made, not something swapped in.
-      const made = this.dst.lstat(to);
-      if ((made.mode & S_IFMT) !== S_IFDIR) {
-        this.report.fail(`tkl: '${this.show('dst', to)}' is not a directory after creating it; stopping there`);
-        return;
-      }
+      created = false;
+    }
+    let there: NodeStat;
+    try {
+      there = this.dst.lstat(to);
+    } catch (e) {
+      this.report.fail(cannotMsg('stat', this.show('dst', to), e));
+      return;
+    }
+    if ((there.mode & S_IFMT) !== S_IFDIR) {
+      // Whatever is there must be a directory: the one just made, not something swapped in.
+      this.report.fail(
+        created
+          ? `tkl: '${this.show('dst', to)}' is not a directory after creating it; stopping there`
+          : `tkl: cannot overwrite non-directory '${this.show('dst', to)}' with directory '${this.show('src', from)}'`,
+      );
+      return;
     }
     let names: string[];
     try {
@@ -111,7 +118,7 @@ export class Copier {
       }
       await this.copy(joinPath(from, n), joinPath(to, n), false);
     }
-    this.finish(to, st, existing === null, S_IFDIR);
+    this.finish(to, st, created, S_IFDIR);
   }
 
   private copySymlink(from: string, to: string, st: NodeStat): void {
@@ -145,23 +152,20 @@ export class Copier {
   }
 
   private async copyFile(from: string, to: string, st: NodeStat): Promise<void> {
-    if (!this.makeRoom(to)) return;
     let rfd: number;
     try {
       rfd = this.src.openRead(from);
     } catch (e) {
+      // With -n an existing destination is skipped before the source is looked at, as cp -n.
+      if (this.opts.noClobber && this.exists(to)) return;
       this.report.fail(cannotMsg('open', this.show('src', from), e));
       return;
     }
     let wfd = -1;
     const mode = this.opts.preserve ? st.mode & 0o7777 : st.mode & 0o777 & ~this.opts.umask;
     try {
-      try {
-        wfd = this.dst.openWrite(to, this.opts.preserve ? 0o600 : mode, true);
-      } catch (e) {
-        this.report.fail(cannotMsg('create regular file', this.show('dst', to), e));
-        return;
-      }
+      wfd = this.create(to, this.opts.preserve ? 0o600 : mode);
+      if (wfd < 0) return;
       let pos = 0;
       for (;;) {
         const n = this.src.read(rfd, this.buf, pos);
@@ -169,6 +173,8 @@ export class Copier {
         this.dst.write(wfd, this.buf, n, pos);
         pos += n;
         this.progress?.advance(n, 0);
+        // A short read that reaches the size lstat gave is the end: no read just to see 0.
+        if (n < this.buf.length && pos >= st.size) break;
         if (Date.now() - this.lastYield > 100) {
           await breathe();
           this.lastYield = Date.now();
@@ -185,6 +191,38 @@ export class Copier {
       if (wfd >= 0) this.dst.close(wfd);
     }
     this.finish(to, st, true, S_IFREG);
+  }
+
+  /**
+   * A new file at `to`, created exclusively (never through a symlink); when something is
+   * there, the way is cleared (makeRoom) and the create tried once more. Returns -1 when the
+   * file is skipped (-n) or could not be made (reported).
+   */
+  private create(to: string, mode: number): number {
+    try {
+      return this.dst.openWrite(to, mode, true);
+    } catch (e) {
+      if ((e as { code?: unknown }).code !== 'EEXIST') {
+        this.report.fail(cannotMsg('create regular file', this.show('dst', to), e));
+        return -1;
+      }
+    }
+    if (!this.makeRoom(to)) return -1;
+    try {
+      return this.dst.openWrite(to, mode, true);
+    } catch (e) {
+      this.report.fail(cannotMsg('create regular file', this.show('dst', to), e));
+      return -1;
+    }
+  }
+
+  private exists(p: string): boolean {
+    try {
+      this.dst.lstat(p);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /**

@@ -11,11 +11,39 @@ import { dataPartitions, readPartitionTable } from '../block/partition_table.js'
 import { writeGpt, type GptPartitionSpec } from '../block/gpt.js';
 import { writeMbr, type MbrPartitionSpec } from '../block/mbr.js';
 import { mkfsFat } from '../fs/fat/mkfs.js';
+import { mkfsExt4 } from '../fs/ext4/mkfs.js';
 import { CliError, UsageError, cannot, human, parseSize, reason } from './output.js';
 import { EFI_SYSTEM_GUID, partitionTypeFor } from './part_types.js';
 
+/** What mkfs may be told beyond the type. */
+interface MkfsChoices {
+  label?: string;
+  fatType?: 12 | 16 | 32;
+  blockSize?: number;
+  inodeRatio?: number;
+  features?: string;
+  uuid?: string;
+}
+
+function ext(type: 'ext2' | 'ext3' | 'ext4') {
+  return (dev: BlockDevice, o: MkfsChoices): string => {
+    const r = mkfsExt4(dev, {
+      type,
+      ...(o.label !== undefined ? { label: o.label } : {}),
+      ...(o.blockSize !== undefined ? { blockSize: o.blockSize } : {}),
+      ...(o.inodeRatio !== undefined ? { inodeRatio: o.inodeRatio } : {}),
+      ...(o.features !== undefined ? { features: o.features } : {}),
+      ...(o.uuid !== undefined ? { uuid: o.uuid } : {}),
+    });
+    return `${type}, ${r.blocks} blocks of ${r.blockSize} bytes, ${r.inodes} inodes, UUID ${r.uuid}`;
+  };
+}
+
 /** Filesystem types mkfs knows, and what each does to a device. */
-const MKFS: Record<string, (dev: BlockDevice, o: { label?: string; fatType?: 12 | 16 | 32 }) => string> = {
+const MKFS: Record<string, (dev: BlockDevice, o: MkfsChoices) => string> = {
+  ext4: ext('ext4'),
+  ext3: ext('ext3'),
+  ext2: ext('ext2'),
   vfat: (dev, o) => {
     const l = mkfsFat(dev, { ...(o.label !== undefined ? { label: o.label } : {}), ...(o.fatType ? { type: o.fatType } : {}) });
     return `FAT${l.type}, ${l.clusters} clusters of ${l.clusterSize} bytes`;
@@ -59,9 +87,13 @@ export function registerMkfs(p: Command): void {
     .requiredOption('-t, --type <type>', `filesystem type: ${Object.keys(MKFS).join(', ')} (or fat12/fat16/fat32)`)
     .option('--size <size>', 'create (sparse) or grow the image to this size first, e.g. 1G')
     .option('-L, --label <label>', 'volume label')
+    .option('-b, --block-size <bytes>', 'ext2/3/4: block size (1024, 2048, 4096)')
+    .option('-i, --inode-ratio <bytes>', 'ext2/3/4: bytes per inode')
+    .option('-O, --features <list>', 'ext2/3/4: feature changes as mke2fs -O takes them, e.g. ^metadata_csum,inline_data')
+    .option('-U, --uuid <uuid>', 'ext2/3/4: the filesystem UUID')
     .argument('<image>', 'IMAGE or IMAGE:PART (a partition number or GPT name)')
-    .addHelpText('after', '\nExamples:\n  tkl mkfs -t vfat --size 64M boot.img\n  tkl mkfs -t ext4 -L root disk.img:2')
-    .action((target: string, o: { type: string; size?: string; label?: string }) => {
+    .addHelpText('after', '\nExamples:\n  tkl mkfs -t vfat --size 64M boot.img\n  tkl mkfs -t ext4 -L root disk.img:2\n  tkl mkfs -t ext4 --size 1G -b 4096 -O ^metadata_csum rootfs.img')
+    .action((target: string, o: { type: string; size?: string; label?: string; blockSize?: string; inodeRatio?: string; features?: string; uuid?: string }) => {
       const type = fsName(o.type);
       const size = o.size === undefined ? null : parseSize(o.size);
       let image = target;
@@ -82,7 +114,21 @@ export function registerMkfs(p: Command): void {
           if (pp === undefined) throw new CliError(`tkl: '${image}' has no partition ${part}`);
           dev = new PartitionDevice(disk, pp.start, pp.size);
         }
-        const what = MKFS[type]!(dev, { ...(o.label !== undefined ? { label: o.label } : {}), fatType: fatTypeOf(o.type) });
+        const num = (v: string | undefined, what: string): number | undefined => {
+          if (v === undefined) return undefined;
+          if (!/^\d+$/.test(v)) throw new UsageError(`invalid ${what} '${v}'`);
+          return Number(v);
+        };
+        const blockSize = num(o.blockSize, 'block size');
+        const inodeRatio = num(o.inodeRatio, 'inode ratio');
+        const what = MKFS[type]!(dev, {
+          ...(o.label !== undefined ? { label: o.label } : {}),
+          fatType: fatTypeOf(o.type),
+          ...(blockSize !== undefined ? { blockSize } : {}),
+          ...(inodeRatio !== undefined ? { inodeRatio } : {}),
+          ...(o.features !== undefined ? { features: o.features } : {}),
+          ...(o.uuid !== undefined ? { uuid: o.uuid } : {}),
+        });
         disk.flush();
         process.stdout.write(`${target}: ${what}, ${human(dev.size)}\n`);
       } catch (e) {

@@ -4,6 +4,7 @@
 
 import type { Command } from 'commander';
 import { ABORT_EXIT_CODE, parseDir, run, type RunOptions } from '../api/wasi/run.js';
+import { parseCidr, parseIpv4Addr } from '../net/wire/ipv4.js';
 import type { DirMount } from '../api/wasi/program.js';
 
 const USAGE = `usage: tkl run [options] app.wasm [args...]
@@ -25,18 +26,13 @@ options:
                        PART is a partition number, GPT name or label
   --ro                 mount the --disk root read-only
   --mount IMAGE[:PART]:/PATH   another disk image's filesystem at /PATH
-  --net none|tap:NAME|udp:LOCAL,REMOTE|passt[:SOCKET], --ip ADDR/PREFIX, --gw ADDR,
-  --dhcp, --listen PORT                                       (need the TCP/IP stack)
+  --net none|tap:NAME|udp:LOCAL,REMOTE|passt[:SOCKET]   the program's network card (the
+                       device stays with this thread; frames reach the kernel through rings)
+  --ip ADDR/PREFIX     its address     --gw ADDR   its default gateway     --mtu N
+  --dhcp               take address and gateway from DHCP before the program starts
+  --listen PORT        a listening TCP socket on PORT, preopened after the directories (with
+                       none, the first is descriptor 3); programs accept() on it
   -h, --help           this text`;
-
-/** Options that wait for other subsystems; they are refused with a clear message until then. */
-const PENDING: Record<string, string> = {
-  '--net': 'the TCP/IP stack',
-  '--ip': 'the TCP/IP stack',
-  '--gw': 'the TCP/IP stack',
-  '--dhcp': 'the TCP/IP stack',
-  '--listen': 'the TCP/IP stack',
-};
 
 export async function runCommand(argv: string[]): Promise<number> {
   const dirs: DirMount[] = [];
@@ -50,6 +46,12 @@ export async function runCommand(argv: string[]): Promise<number> {
   let disk: string | undefined;
   let readOnly = false;
   const mounts: string[] = [];
+  let netDevice = 'none';
+  let ip: string | undefined;
+  let gw: string | undefined;
+  let mtu: number | undefined;
+  let dhcp = false;
+  const listen: number[] = [];
   let i = 0;
   const value = (opt: string): string => {
     const v = argv[++i];
@@ -98,6 +100,31 @@ export async function runCommand(argv: string[]): Promise<number> {
         case '--ro':
           readOnly = true;
           break;
+        case '--net':
+          netDevice = val();
+          if (!/^(none|tap:.+|udp:[^,]+,.+|passt(:.+)?|stream:.+)$/.test(netDevice)) throw new UsageError(`bad --net '${netDevice}'`);
+          break;
+        case '--ip':
+          ip = val();
+          if (parseCidr(ip) === null || !ip.includes('/')) throw new UsageError(`bad --ip '${ip}' (want ADDR/PREFIX)`);
+          break;
+        case '--gw':
+          gw = val();
+          if (parseIpv4Addr(gw) === null) throw new UsageError(`bad --gw '${gw}'`);
+          break;
+        case '--dhcp':
+          dhcp = true;
+          break;
+        case '--mtu':
+          mtu = Number(val());
+          if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65521) throw new UsageError('bad --mtu');
+          break;
+        case '--listen': {
+          const port = Number(val());
+          if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError('--listen needs a port number');
+          listen.push(port);
+          break;
+        }
         case '--mount': {
           const m = val();
           if (!m.includes(':/')) throw new UsageError(`--mount needs IMAGE[:PART]:/PATH, not '${m}'`);
@@ -117,13 +144,13 @@ export async function runCommand(argv: string[]): Promise<number> {
           trace = true;
           break;
         default:
-          if (opt in PENDING) throw new UsageError(`${opt} is not available yet: it needs ${PENDING[opt]}`);
           throw new UsageError(`unknown option '${a}'`);
       }
     }
     const wasm = argv[i];
     if (wasm === undefined) throw new UsageError('no program given');
     if (readOnly && disk === undefined) throw new UsageError('--ro applies to a --disk root');
+    if (netDevice === 'none' && (ip !== undefined || gw !== undefined || dhcp)) throw new UsageError('--ip/--gw/--dhcp need a --net device');
     const options: RunOptions = {
       module: wasm,
       args: argv.slice(i + 1),
@@ -139,6 +166,8 @@ export async function runCommand(argv: string[]): Promise<number> {
       disk,
       readOnly,
       mounts,
+      listen,
+      net: netDevice === 'none' ? undefined : { device: netDevice, ip, gw, mtu, dhcp },
       stdin: 'inherit',
     };
     const abort = new AbortController();

@@ -80,6 +80,7 @@ export function dExchange(a: Dentry, b: Dentry): void {
   a.name = bn;
   b.parent = ap;
   b.name = an;
-  ap.children!.set(an, b);
-  bp.children!.set(bn, a);
+  // Directories that do not cache their children (FAT, procfs) hold neither dentry.
+  ap.children?.set(an, b);
+  bp.children?.set(bn, a);
 }

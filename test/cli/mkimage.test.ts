@@ -113,3 +113,41 @@ test('mkfs creates a sparse image and refuses nonsense', { skip }, () => {
     s.done();
   }
 });
+
+test('mkimage with an ext4 partition: e2fsck finds it clean, dumpe2fs shows mkfs.ext4 features, Linux mounts what cp wrote', { skip: skip || (!have('e2fsck') ? 'needs e2fsprogs' : false) }, (t) => {
+  const s = scratch();
+  try {
+    const img = join(s.dir, 'disk.img');
+    let r = tkl(['mkimage', img, '--size', '300M', '--table', 'gpt', '--part', 'vfat:64M:boot', '--part', 'ext4:rest:root']);
+    assert.equal(r.code, 0, r.err);
+    mkdirSync(join(s.dir, 'etc'));
+    writeFileSync(join(s.dir, 'etc/hostname'), 'made-by-tkl\n');
+    r = tkl(['cp', '-r', join(s.dir, 'etc'), `${img}:root:/`]);
+    assert.equal(r.code, 0, r.err);
+    const t2 = sfdisk(img);
+    const p = t2.partitions[1]!;
+    const part = join(s.dir, 'root.bin');
+    assert.equal(sh(`dd if='${img}' of='${part}' bs=512 skip=${p.start} count=${p.size} status=none`).code, 0);
+    const e = sh(`e2fsck -fn '${part}'`);
+    assert.equal(e.code, 0, e.out + e.err);
+    const features = sh(`dumpe2fs -h '${part}' 2>/dev/null`).out.match(/^Filesystem features:\s+(.*)$/m)?.[1]?.split(/\s+/) ?? [];
+    for (const f of ['has_journal', 'ext_attr', 'resize_inode', 'dir_index', 'filetype', 'extent', '64bit', 'flex_bg', 'sparse_super', 'large_file', 'huge_file', 'dir_nlink', 'extra_isize', 'metadata_csum']) {
+      assert.ok(features.includes(f), `feature ${f} in ${features.join(' ')}`);
+    }
+    if (process.getuid?.() !== 0) {
+      t.diagnostic('not root: the loop-mount check is skipped');
+      return;
+    }
+    const mnt = join(s.dir, 'mnt');
+    mkdirSync(mnt);
+    const m = sh(`mount -o ro,loop,offset=${p.start * 512},sizelimit=${p.size * 512} -t ext4 '${img}' '${mnt}'`);
+    assert.equal(m.code, 0, m.err);
+    try {
+      assert.equal(sh(`cat '${mnt}/etc/hostname'`).out, 'made-by-tkl\n');
+    } finally {
+      sh(`umount '${mnt}'`);
+    }
+  } finally {
+    s.done();
+  }
+});

@@ -21,9 +21,23 @@ export function missingTools(needLoop = true): string | null {
   return null;
 }
 
+/**
+ * Where temporary images go: /dev/shm when it is a writable tmpfs (images are then memory,
+ * and loop-mounted writes do not wait on a shared disk), else the system temporary directory.
+ */
+export function imageTmp(): string {
+  try {
+    fs.accessSync('/dev/shm', fs.constants.W_OK);
+    if (fs.statfsSync('/dev/shm').bavail * fs.statfsSync('/dev/shm').bsize > 2 ** 30) return '/dev/shm';
+  } catch {
+    // no /dev/shm
+  }
+  return tmpdir();
+}
+
 /** A fresh temporary directory, removed (with anything mounted in it unmounted) by cleanup(). */
 export function tempDir(prefix = 'tkl-ext4-'): { dir: string; cleanup(): void } {
-  const dir = fs.mkdtempSync(join(tmpdir(), prefix));
+  const dir = fs.mkdtempSync(join(imageTmp(), prefix));
   return {
     dir,
     cleanup() {
@@ -59,7 +73,7 @@ export function e2fsck(img: string): { status: number; output: string; problems:
 
 /** Runs `fn` with `img` loop-mounted at a fresh directory; always unmounts. */
 export function withLoopMount<T>(img: string, opts: string, fn: (dir: string) => T): T {
-  const dir = fs.mkdtempSync(join(tmpdir(), 'tkl-loop-'));
+  const dir = fs.mkdtempSync(join(imageTmp(), 'tkl-loop-'));
   run('mount', ['-o', `loop,${opts}`, img, dir]);
   try {
     return fn(dir);
@@ -114,9 +128,11 @@ function hashRanges(size: number): [number, number][] {
   return r;
 }
 
+const HASH_BUF = new Uint8Array(1 << 20);
+
 function hashWith(size: number, pread: (buf: Uint8Array, len: number, pos: number) => number): string {
   const h = createHash('sha256');
-  const buf = new Uint8Array(1 << 20);
+  const buf = HASH_BUF;
   for (const [from, to] of hashRanges(size)) {
     for (let pos = from; pos < to; ) {
       const n = pread(buf, Math.min(buf.length, to - pos), pos);
@@ -163,16 +179,16 @@ export interface SnapOptions {
 export function hostSnapshot(root: string, o: SnapOptions = {}): Snapshot {
   const out: Snapshot = new Map();
   const allX = o.xattrs ? hostXattrsTree(root) : null;
+  const contents: [Entry, string][] = [];
+  // Every stat first, then the contents: reading a file may move its atime (relatime), and a
+  // hard link seen later must show the time as it was.
   const walk = (rel: string): void => {
     const p = rel === '' ? root : join(root, rel);
     const st = fs.lstatSync(p, { bigint: true });
     const mode = Number(st.mode);
     const type = typeOf(mode);
-    let content = '';
-    if (type === 'file') content = hashFile(p);
-    else if (type === 'link') content = hash(fs.readlinkSync(p, { encoding: 'buffer' }));
     const e: Entry = {
-      type, mode, uid: Number(st.uid), gid: Number(st.gid), nlink: Number(st.nlink), size: Number(st.size), content,
+      type, mode, uid: Number(st.uid), gid: Number(st.gid), nlink: Number(st.nlink), size: Number(st.size), content: '',
       mtime: ts(st.mtimeNs / 1_000_000_000n, st.mtimeNs % 1_000_000_000n),
     };
     if (o.times) e.atime = ts(st.atimeNs / 1_000_000_000n, st.atimeNs % 1_000_000_000n);
@@ -183,6 +199,7 @@ export function hostSnapshot(root: string, o: SnapOptions = {}): Snapshot {
     }
     if (o.blocks) e.blocks = Number(st.blocks);
     if (allX !== null && type !== 'link') e.xattrs = allX.get(p) ?? {};
+    if (type === 'file' || type === 'link') contents.push([e, p]);
     out.set(rel === '' ? '/' : '/' + rel, e);
     if (type === 'dir') {
       for (const name of fs.readdirSync(p).sort()) {
@@ -192,6 +209,7 @@ export function hostSnapshot(root: string, o: SnapOptions = {}): Snapshot {
     }
   };
   walk('');
+  for (const [e, p] of contents) e.content = e.type === 'file' ? hashFile(p) : hash(fs.readlinkSync(p, { encoding: 'buffer' }));
   return out;
 }
 
@@ -290,11 +308,11 @@ export function diffSnapshots(a: Snapshot, b: Snapshot, la = 'linux', lb = 'tkl'
 }
 
 /** Boots a kernel with `img` attached and mounted at /mnt/img. */
-export function mountTkl(img: string, opts: { readOnly?: boolean; type?: string; data?: string } = {}): Tkl {
+export function mountTkl(img: string, opts: { readOnly?: boolean; type?: string; data?: string; flags?: number } = {}): Tkl {
   const k = boot();
   const dev = k.addDisk(fileDisk(img, { readOnly: opts.readOnly ?? false }));
   k.sys.mkdir('/mnt/img', 0o755);
-  k.sys.mount(dev, '/mnt/img', opts.type ?? 'ext4', opts.readOnly ? 1 : 0, opts.data ?? '');
+  k.sys.mount(dev, '/mnt/img', opts.type ?? 'ext4', (opts.readOnly ? 1 : 0) | (opts.flags ?? 0), opts.data ?? '');
   return k;
 }
 

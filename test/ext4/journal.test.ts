@@ -8,8 +8,11 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { diffSnapshots, e2fsck, hostSnapshot, missingTools, mke2fs, mountTkl, run, sha, tempDir, tklSnapshot, withLoopMount } from './helpers.js';
 import { randomBytes, prng } from './tree.js';
+import { fileDisk, mkfsExt4 } from '../../src/index.js';
+import { crc32c, crc32cBE32 } from '../../src/fs/ext4/crc.js';
 
 const missing = missingTools();
 
@@ -124,4 +127,116 @@ describe('ext4 journal: tkl commits', { skip: missing ?? false }, () => {
     assert.doesNotMatch(dump, /needs_recovery/);
     assert.match(dump, /Mount count:\s+1\n/);
   });
+});
+
+describe('ext4 journal: crafted transactions (revoke records, an uncommitted tail)', { skip: missing ?? false }, () => {
+  let tmp: ReturnType<typeof tempDir>;
+  before(() => {
+    tmp = tempDir();
+  });
+  after(() => tmp?.cleanup());
+
+  for (const csum of [false, true]) {
+    it(`${csum ? 'csum v3 + 64-bit tags' : 'no journal checksums'}: revoked blocks stay, committed ones land, the uncommitted tail is ignored — as e2fsck replays it`, () => {
+      const img = join(tmp.dir, `craft-${csum}`);
+      fs.closeSync(fs.openSync(img, 'w'));
+      fs.truncateSync(img, 16 << 20);
+      const d = fileDisk(img);
+      mkfsExt4(d, { blockSize: 1024 });
+      d.close();
+      const k = mountTkl(img);
+      k.fs.writeFile('/mnt/img/f', new Uint8Array(3072).fill(0x11));
+      k.sys.umount2('/mnt/img', 0);
+      const blocks = run('debugfs', ['-R', 'blocks /f', img]).trim().split(/\s+/).map(Number);
+      const jblocks = run('debugfs', ['-R', 'blocks <8>', img]).trim().split(/\s+/).map(Number);
+      const [X, Y] = [blocks[0]!, blocks[1]!];
+      const bs = 1024;
+      const b = new Uint8Array(fs.readFileSync(img));
+      const dv = new DataView(b.buffer);
+      const jb = (l: number): Uint8Array => b.subarray(jblocks[l]! * bs, (jblocks[l]! + 1) * bs);
+      const be = (blk: Uint8Array, o: number, v: number): void => new DataView(blk.buffer, blk.byteOffset).setUint32(o, v >>> 0, false);
+      const jsb = jb(0);
+      const uuid = jsb.slice(0x30, 0x40);
+      const seed = crc32c(0xffffffff, uuid);
+      if (csum) {
+        be(jsb, 0x28, 0x10 | 0x2 | 0x1); // CSUM_V3 | 64BIT | REVOKE
+        jsb[0x50] = 4; // crc32c
+      }
+      const S = 7;
+      const header = (blk: Uint8Array, type: number, seq: number): void => {
+        blk.fill(0);
+        be(blk, 0, 0xc03b3998);
+        be(blk, 4, type);
+        be(blk, 8, seq);
+      };
+      const tail = (blk: Uint8Array): void => {
+        if (!csum) return;
+        be(blk, bs - 4, 0);
+        be(blk, bs - 4, crc32c(seed, blk));
+      };
+      const descriptor = (l: number, seq: number, target: number, fill: number): void => {
+        const desc = jb(l);
+        header(desc, 1, seq);
+        const data = jb(l + 1);
+        data.fill(fill);
+        if (csum) {
+          be(desc, 12, target);
+          be(desc, 16, 0x8); // LAST_TAG (first tag: the UUID follows)
+          be(desc, 20, 0);
+          be(desc, 24, crc32c(crc32cBE32(seed, seq), data));
+          desc.set(uuid, 28);
+        } else {
+          be(desc, 12, target);
+          new DataView(desc.buffer, desc.byteOffset).setUint16(18, 0x8, false);
+          desc.set(uuid, 20);
+        }
+        tail(desc);
+      };
+      const commit = (l: number, seq: number): void => {
+        const c = jb(l);
+        header(c, 2, seq);
+        if (csum) be(c, 0x10, crc32c(seed, c));
+      };
+      descriptor(1, S, X, 0xaa);
+      commit(3, S);
+      const rv = jb(4);
+      header(rv, 5, S + 1);
+      if (csum) {
+        be(rv, 12, 16 + 8);
+        be(rv, 16, 0);
+        be(rv, 20, X);
+      } else {
+        be(rv, 12, 16 + 4);
+        be(rv, 16, X);
+      }
+      tail(rv);
+      descriptor(5, S + 1, Y, 0xbb);
+      commit(7, S + 1);
+      descriptor(8, S + 2, X, 0xcc); // never committed
+      be(jsb, 0x18, S);
+      be(jsb, 0x1c, 1);
+      if (csum) {
+        be(jsb, 0xfc, 0);
+        be(jsb, 0xfc, crc32c(0xffffffff, jsb.subarray(0, 1024)));
+      }
+      // The superblock says the journal needs recovery.
+      const sbo = 1024;
+      dv.setUint32(sbo + 0x60, dv.getUint32(sbo + 0x60, true) | 0x4, true);
+      dv.setUint32(sbo + 0x3fc, crc32c(0xffffffff, b.subarray(sbo, sbo + 0x3fc)), true);
+      fs.writeFileSync(img, b);
+      const viaE2fsck = join(tmp.dir, `e2fsck-${csum}`);
+      fs.copyFileSync(img, viaE2fsck);
+      spawnSync('e2fsck', ['-fy', viaE2fsck]);
+      const expected = new Uint8Array(3072).fill(0x11);
+      expected.fill(0xbb, 1024, 2048);
+      const e2 = new Uint8Array(fs.readFileSync(viaE2fsck));
+      assert.deepEqual(e2.subarray(X * bs, X * bs + 1024), expected.subarray(0, 1024), 'e2fsck kept the revoked block');
+      assert.deepEqual(e2.subarray(Y * bs, Y * bs + 1024), expected.subarray(1024, 2048), 'e2fsck replayed the committed block');
+      const t = mountTkl(img);
+      assert.deepEqual(t.fs.readFile('/mnt/img/f'), expected);
+      t.sys.umount2('/mnt/img', 0);
+      const f = e2fsck(img);
+      assert.deepEqual(f.problems, [], f.output);
+    });
+  }
 });

@@ -1,6 +1,6 @@
 // Property-based: random sequences of file operations applied to a tkl FAT volume and to a
 // model of what Linux vfat does (names match regardless of case, a rename over an existing
-// name keeps that entry's name). After each sequence the trees and the errors agree, the
+// name keeps that entry's name; RENAME_EXCHANGE swaps what two names hold). After each sequence the trees and the errors agree, the
 // volume survives a remount unchanged, and fsck.fat -n finds nothing. TKL_SOAK=1 runs longer.
 
 import { test } from 'node:test';
@@ -11,7 +11,7 @@ import { boot, type Tkl } from '../../src/index.js';
 import { fileDisk } from '../../src/drivers/block/file_disk.js';
 import { SimHost } from '../../src/host/sim/sim_host.js';
 import { mkfsFat } from '../../src/fs/fat/mkfs.js';
-import { O_WRONLY, AT_FDCWD } from '../../src/abi/linux/index.js';
+import { O_WRONLY, AT_FDCWD, RENAME_EXCHANGE } from '../../src/abi/linux/index.js';
 import { missingTools, sparseImage, tempDir } from '../block/tools.js';
 import { assertFsckClean } from './fat_tools.js';
 
@@ -32,7 +32,8 @@ type Op =
   | { op: 'mkdir'; path: string[] }
   | { op: 'unlink'; path: string[] }
   | { op: 'rmdir'; path: string[] }
-  | { op: 'rename'; path: string[]; to: string[] };
+  | { op: 'rename'; path: string[]; to: string[] }
+  | { op: 'exchange'; path: string[]; to: string[] };
 
 class Model {
   root: MDir = { kind: 'dir', entries: new Map() };
@@ -115,6 +116,24 @@ class Model {
         q.entries.set(key(toLast), { name: tgt ? tgt.name : toLast, node: cur.node });
         return null;
       }
+      case 'exchange': {
+        // renameat2(RENAME_EXCHANGE): both names must exist; neither may be an ancestor of the
+        // other's parent (EINVAL from either side); the names stay and the nodes trade places.
+        const q = this.parent(o.to);
+        if (typeof q === 'string') return q;
+        if (!cur) return 'ENOENT';
+        const tgt = q.entries.get(key(o.to[o.to.length - 1]!));
+        if (!tgt) return 'ENOENT';
+        if (tgt.node === cur.node) return null;
+        const a = o.path.map(key);
+        const b = o.to.map(key);
+        if (b.length > a.length && a.every((x, i) => b[i] === x)) return 'EINVAL';
+        if (a.length > b.length && b.every((x, i) => a[i] === x)) return 'EINVAL';
+        const node = cur.node;
+        cur.node = tgt.node;
+        tgt.node = node;
+        return null;
+      }
     }
   }
 }
@@ -150,6 +169,9 @@ function applyTkl(k: Tkl, o: Op): string | null {
       case 'rename':
         k.sys.rename(path, '/mnt/fat/' + o.to.join('/'));
         break;
+      case 'exchange':
+        k.sys.renameat2(AT_FDCWD, path, AT_FDCWD, '/mnt/fat/' + o.to.join('/'), RENAME_EXCHANGE);
+        break;
     }
   } catch (e) {
     const c = (e as { code?: string }).code;
@@ -179,6 +201,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ op: fc.constant('unlink' as const), path: pathArb }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('rmdir' as const), path: pathArb }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('rename' as const), path: pathArb, to: pathArb }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('exchange' as const), path: pathArb, to: pathArb }) },
 );
 
 test('random operation sequences agree with the vfat model; fsck.fat -n is clean after each', { skip: missingTools('fsck.fat') ?? false, timeout: SOAK ? 3_600_000 : 120_000 }, () => {

@@ -10,6 +10,7 @@ import type { BlockDevice } from '../../block/block_device.js';
 import { PartitionDevice } from '../../block/partition.js';
 import { dataPartitions, readPartitionTable } from '../../block/partition_table.js';
 import { fileDisk, type FileDisk } from '../../drivers/block/file_disk.js';
+import { ReadAheadDisk } from '../../drivers/block/readahead.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { sys_mount } from '../../kernel/syscalls/sys_mount.js';
 import { probe } from '../../cli/probe.js';
@@ -35,16 +36,18 @@ export class DiskError extends Error {
  * covered) and returns how to mount it and how to close it.
  */
 export function attachDisk(k: Kernel, d: DiskMount): { mount: (at: string) => void; close: () => void } {
-  let disk: FileDisk;
+  let file: FileDisk;
   try {
-    disk = fileDisk(d.image, { readOnly: d.readOnly === true });
+    file = fileDisk(d.image, { readOnly: d.readOnly === true });
   } catch (e) {
     throw new DiskError(`cannot open '${d.image}': ${(e as Error).message}`);
   }
-  if (!d.readOnly && disk.readOnly) {
-    disk.close();
+  if (!d.readOnly && file.readOnly) {
+    file.close();
     throw new DiskError(`cannot open '${d.image}' for writing (use --ro for a read-only root)`);
   }
+  // Sequential small reads of file data become one host read per 128 KiB.
+  const disk = new ReadAheadDisk(file);
   const name = d.part === null ? d.image : `${d.image}:${d.part}`;
   const { device, partition } = choosePartition(disk, d);
   const fs = probe(device);

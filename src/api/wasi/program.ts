@@ -22,6 +22,9 @@ import { PathRef } from '../../vfs/mount.js';
 import { vfsOpen } from '../../vfs/vfs_ops.js';
 import { DiskError, attachDisk, type DiskMount } from './disks.js';
 import { installStream } from './stdio.js';
+import { SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR } from '../../abi/linux/socket.js';
+import { AF_INET } from '../../net/socket/sockaddr.js';
+import { sys_bind, sys_listen, sys_setsockopt, sys_socket } from '../../kernel/syscalls/sys_socket.js';
 import { WasiPreview1, type Preopen } from './wasi.js';
 
 /** A host directory exposed to the program (`--dir HOST[:GUEST]`). */
@@ -48,6 +51,8 @@ export interface ProgramConfig {
   devices?: boolean;
   /** Disk images: the root (`--disk`, guest "/") and more (`--mount`). */
   disks?: DiskMount[];
+  /** TCP ports to listen on, preopened as the descriptors after the directories (`--listen`). */
+  listen?: number[];
 }
 
 /** A program's standard streams as kernel file operations. */
@@ -155,6 +160,21 @@ export function prepare(k: Kernel, cfg: ProgramConfig, stdio: Stdio): { task: Ta
     const file = vfsOpen(k.openContext, root, O_RDONLY | O_DIRECTORY, FMODE_READ);
     preopens.push({ fd: task.files.install(file, false), name: m.guest });
   });
+  // Listening sockets come after the directories: wasi-libc scans descriptors from 3 for
+  // preopens and stops at the first that is not one.
+  for (const port of cfg.listen ?? []) {
+    try {
+      const fd = sys_socket(task, AF_INET, SOCK_STREAM, 0);
+      sys_setsockopt(task, fd, SOL_SOCKET, SO_REUSEADDR, 1);
+      sys_bind(task, fd, { family: AF_INET, addr: '0.0.0.0', port });
+      sys_listen(task, fd, 128);
+    } catch (e) {
+      shutdown(k);
+      close();
+      if (isErrno(e)) throw new SetupError(`cannot listen on port ${port}: ${e.message}`);
+      throw e;
+    }
+  }
   // From here on, no path leaves the directory it starts from (WASI's capability model).
   task.resolveFlags = LOOKUP_BENEATH | LOOKUP_NO_MAGICLINKS;
   return { task, preopens, close };

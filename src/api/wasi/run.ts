@@ -17,6 +17,9 @@ import type { Kernel } from '../../kernel/kernel.js';
 import { BytesInput, inputOps, outputOps, type OutputSink } from './stdio.js';
 import { TRAP_EXIT_CODE, runProgram, type DirMount, type ProgramConfig } from './program.js';
 import { parseDiskSpec, parseMountSpec, type DiskMount } from './disks.js';
+import { RingBridge } from '../../drivers/net/ring_link.js';
+import type { NetDevice } from '../../net/netdevice.js';
+import { openDevice } from '../../cli/netopts.js';
 import type { OutputSpec, WorkerInit, WorkerMessage } from './worker_main.js';
 
 export interface RunOptions {
@@ -55,6 +58,10 @@ export interface RunOptions {
   readOnly?: boolean;
   /** More disk images: "IMAGE[:PART]:/path" strings or DiskMount records. */
   mounts?: (string | DiskMount)[];
+  /** The network: a device (`tap:NAME`, `udp:LOCAL,REMOTE`, `passt[:SOCKET]`, or an open NetDevice) and its address. */
+  net?: { device: string | NetDevice; ip?: string; gw?: string; mtu?: number; dhcp?: boolean };
+  /** TCP ports the program gets as listening sockets: descriptors 3, 4, … */
+  listen?: number[];
 }
 
 export interface RunResult {
@@ -109,6 +116,7 @@ function configOf(o: RunOptions, name: string): ProgramConfig {
       ...(o.disk === undefined ? [] : [typeof o.disk === 'string' ? parseDiskSpec(o.disk, '/', o.readOnly === true) : o.disk]),
       ...(o.mounts ?? []).map((m) => (typeof m === 'string' ? parseMountSpec(m) : m)),
     ],
+    listen: o.listen ?? [],
   };
 }
 
@@ -127,6 +135,11 @@ export async function run(options: RunOptions): Promise<RunResult> {
     }
     return { kind: 'message', tty: false };
   };
+  let bridge: RingBridge | null = null;
+  if (options.net !== undefined) {
+    const dev = typeof options.net.device === 'string' ? await openDevice(options.net.device, options.net.mtu ?? null) : options.net.device;
+    if (dev !== null) bridge = new RingBridge(dev, doorbell);
+  }
   const init: WorkerInit = {
     module,
     config,
@@ -136,6 +149,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
     stderr: outSpec(options.stderr, 2),
     sim: options.sim ? { seed: options.seed ?? 1 } : null,
     hostname: options.hostname,
+    net: bridge === null ? null : { link: bridge.init, ip: options.net?.ip ?? null, gw: options.net?.gw ?? null, dns: [], dhcp: options.net?.dhcp === true },
   };
   const thread = new NodeHost().startThread(new URL('./worker_main.js', import.meta.url), init);
 
@@ -155,6 +169,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
       if (finished) return;
       finished = true;
       for (const stop of stopInput) stop();
+      bridge?.stop();
       options.signal?.removeEventListener('abort', onAbort);
       resolveRun(r);
     };
@@ -176,6 +191,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
       if (finished) return;
       finished = true;
       for (const stop of stopInput) stop();
+      bridge?.stop();
       reject(e);
     });
     thread.onExit(() => {

@@ -43,6 +43,9 @@ import { sys_fstat, sys_newfstatat, type Stat } from '../../kernel/syscalls/sys_
 import { sys_fdatasync, sys_fsync } from '../../kernel/syscalls/sys_sync.js';
 import { sys_clock_getres, sys_clock_gettime } from '../../kernel/syscalls/sys_time.js';
 import type { File } from '../../vfs/file.js';
+import { MSG_NOSIGNAL, MSG_PEEK, MSG_TRUNC, MSG_WAITALL, SHUT_RD, SHUT_RDWR, SHUT_WR, SOCK_DGRAM, SOCK_NONBLOCK } from '../../abi/linux/socket.js';
+import { socketOf } from '../../net/socket/socket_file.js';
+import { sys_accept4, sys_recvmsg, sys_sendmsg, sys_shutdown, type MsgHdr } from '../../kernel/syscalls/sys_socket.js';
 import type { Timespec } from '../../vfs/time.js';
 import * as W from './abi.js';
 import { wasiErrno } from './errno.js';
@@ -571,7 +574,7 @@ export class WasiPreview1 {
     else if (f.flags & O_DSYNC) flags |= W.FDFLAGS_DSYNC;
     if (this.rsync[fd]) flags |= W.FDFLAGS_RSYNC;
     const v = this.view;
-    v.setUint8(ptr, filetypeOf(f.inode.mode));
+    v.setUint8(ptr, fileFiletype(f));
     v.setUint8(ptr + 1, 0);
     v.setUint16(ptr + 2, flags, true);
     v.setUint32(ptr + 4, 0, true);
@@ -914,42 +917,91 @@ export class WasiPreview1 {
     this.setU32(countPtr, count);
   }
 
-  // ---- sockets -----------------------------------------------------------------------------
-  // Sockets come with the TCP/IP stack; until a kernel socket can exist, every descriptor
-  // these are given is either bad or not a socket, answered as the spec requires.
+  // ---- sockets ----------------------------------------------------------------------------
+  // Preview1 has no socket() or connect(): a program gets listening sockets preopened
+  // (`tkl run --listen PORT`) and accepts on them; the rest map onto the kernel's socket calls.
 
   private socket(fd: number, need: number): File {
     const f = this.file(fd);
-    if ((f.inode.mode & S_IFMT) !== S_IFSOCK) throw E.ENOTSOCK;
+    socketOf(f);
     if ((this.rightsOf(fd, f) & need) !== need) throw NOTCAPABLE;
     return f;
   }
 
   private sockAccept(fd: number, flags: number, out: number): void {
     this.socket(fd, W.RIGHTS_SOCK_ACCEPT);
-    void flags;
-    void out;
-    throw E.EOPNOTSUPP;
+    if (flags & ~W.FDFLAGS_NONBLOCK) throw E.EINVAL;
+    this.check(out, 4);
+    const fl = flags & W.FDFLAGS_NONBLOCK ? SOCK_NONBLOCK : 0;
+    let n: number;
+    try {
+      n = sys_accept4(this.task, fd, null, fl);
+    } catch (e) {
+      if (!(e instanceof Blocked)) throw e;
+      n = this.block(e as Blocked<number>);
+    }
+    this.forget(n);
+    this.base[n] = W.RIGHTS_SOCKET & ~W.RIGHTS_SOCK_ACCEPT;
+    this.inheriting[n] = 0;
+    this.mem();
+    this.setU32(out, n);
+  }
+
+  /** The iovecs at `iovs` as views of memory (valid for the call: nothing else runs wasm). */
+  private iovecs(iovs: number, n: number): Uint8Array[] {
+    this.check(iovs, n * W.IOVEC_SIZE);
+    const list: Uint8Array[] = [];
+    for (let i = 0; i < n; i++) {
+      const p = this.view.getUint32(iovs + i * 8, true);
+      const len = this.view.getUint32(iovs + i * 8 + 4, true);
+      this.check(p, len);
+      list.push(this.bytes.subarray(p, p + len));
+    }
+    return list;
   }
 
   private sockRecv(fd: number, iovs: number, n: number, riFlags: number, outLen: number, outFlags: number): void {
-    const f = this.socket(fd, W.RIGHTS_FD_READ);
+    this.socket(fd, W.RIGHTS_FD_READ);
     if (riFlags & ~(W.RIFLAGS_RECV_PEEK | W.RIFLAGS_RECV_WAITALL)) throw E.EINVAL;
+    this.check(outLen, 4);
     this.check(outFlags, 2);
-    this.setU32(outLen, this.readv(f, iovs, n, -1));
-    this.view.setUint16(outFlags, 0, true);
+    let flags = 0;
+    if (riFlags & W.RIFLAGS_RECV_PEEK) flags |= MSG_PEEK;
+    if (riFlags & W.RIFLAGS_RECV_WAITALL) flags |= MSG_WAITALL;
+    const msg: MsgHdr = { iov: this.iovecs(iovs, n) };
+    let got: number;
+    try {
+      got = sys_recvmsg(this.task, fd, msg, flags);
+    } catch (e) {
+      if (!(e instanceof Blocked)) throw e;
+      got = this.block(e as Blocked<number>);
+    }
+    this.mem();
+    this.setU32(outLen, got);
+    this.view.setUint16(outFlags, (msg.flags ?? 0) & MSG_TRUNC ? W.ROFLAGS_RECV_DATA_TRUNCATED : 0, true);
   }
 
   private sockSend(fd: number, iovs: number, n: number, siFlags: number, outLen: number): void {
-    const f = this.socket(fd, W.RIGHTS_FD_WRITE);
+    this.socket(fd, W.RIGHTS_FD_WRITE);
     if (siFlags !== 0) throw E.EINVAL;
-    this.setU32(outLen, this.writev(f, iovs, n, -1));
+    this.check(outLen, 4);
+    let sent: number;
+    try {
+      sent = sys_sendmsg(this.task, fd, { iov: this.iovecs(iovs, n) }, MSG_NOSIGNAL);
+    } catch (e) {
+      if (!(e instanceof Blocked)) throw e;
+      sent = this.block(e as Blocked<number>);
+    }
+    this.mem();
+    this.setU32(outLen, sent);
   }
 
   private sockShutdown(fd: number, how: number): void {
     this.socket(fd, W.RIGHTS_SOCK_SHUTDOWN);
-    if (how === 0 || how & ~(W.SDFLAGS_RD | W.SDFLAGS_WR)) throw E.EINVAL;
-    throw E.EOPNOTSUPP;
+    const rd = (how & W.SDFLAGS_RD) !== 0;
+    const wr = (how & W.SDFLAGS_WR) !== 0;
+    if (how & ~(W.SDFLAGS_RD | W.SDFLAGS_WR) || (!rd && !wr)) throw E.EINVAL;
+    sys_shutdown(this.task, fd, rd && wr ? SHUT_RDWR : rd ? SHUT_RD : SHUT_WR);
   }
 }
 
@@ -998,6 +1050,12 @@ export function filetypeOf(mode: number): number {
     default:
       return W.FILETYPE_UNKNOWN;
   }
+}
+
+/** A descriptor's filetype: sockets say whether they are streams or datagrams. */
+function fileFiletype(f: File): number {
+  if ((f.inode.mode & S_IFMT) === S_IFSOCK) return socketOf(f).type === SOCK_DGRAM ? W.FILETYPE_SOCKET_DGRAM : W.FILETYPE_SOCKET_STREAM;
+  return filetypeOf(f.inode.mode);
 }
 
 function dtypeToFiletype(dtype: number): number {

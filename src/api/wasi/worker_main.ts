@@ -13,6 +13,9 @@ import { WorkerHost } from '../../host/worker/worker_host.js';
 import type { Halt } from '../../host/halt.js';
 import type { HostOps } from '../../host/host_ops.js';
 import { Kernel } from '../../kernel/kernel.js';
+import { Process } from '../boot.js';
+import { dhcpConfigure } from '../../net/dhcp/client.js';
+import { RingNetDevice, type RingLinkInit } from '../../drivers/net/ring_link.js';
 import { BytesInput, RingInput, inputOps, outputOps, type OutputSink } from './stdio.js';
 import { SetupError, TRAP_EXIT_CODE, runProgram, type ProgramConfig } from './program.js';
 
@@ -31,6 +34,18 @@ export interface WorkerInit {
   stderr: OutputSpec;
   sim: { seed: number } | null;
   hostname?: string;
+  /** The network: a link to the device the main thread holds, and its configuration. */
+  net: WorkerNet | null;
+}
+
+export interface WorkerNet {
+  link: RingLinkInit;
+  /** ADDR/PREFIX, or null. */
+  ip: string | null;
+  gw: string | null;
+  dns: string[];
+  /** Take the address and gateway from DHCP before the program starts. */
+  dhcp: boolean;
 }
 
 /** Messages to the main thread. */
@@ -75,6 +90,26 @@ if (init.sim !== null) {
   halt = wh;
 }
 const k = new Kernel({ host, hostname: init.hostname ?? 'tkl' });
+let netError: string | null = null;
+if (init.net !== null) {
+  const dev = new RingNetDevice(init.net.link);
+  doorbell.onRing(() => dev.poll());
+  const iface = k.net.addInterface(dev);
+  k.net.setUp(iface, true);
+  if (init.net.ip !== null) k.net.addAddress(iface, init.net.ip);
+  if (init.net.dhcp) {
+    if (!(host instanceof WorkerHost)) netError = '--dhcp needs the real host (not --sim)';
+    else {
+      try {
+        const lease = await host.runAsync(dhcpConfigure(new Process(k, k.init), iface, { writeResolvConf: false }));
+        writeAll(2, new TextEncoder().encode(`tkl run: dhcp: ${lease.addr}/${lease.prefix} gw ${lease.router ?? '-'} from ${lease.server}\n`));
+      } catch (e) {
+        netError = (e as Error).message;
+      }
+    }
+  }
+  if (init.net.gw !== null) k.net.addRoute({ dst: 'default', via: init.net.gw, dev: iface.name });
+}
 
 let stdinOps;
 if (init.stdin === null) stdinOps = inputOps(new BytesInput(new Uint8Array(0)));
@@ -92,6 +127,7 @@ const stdio = {
 
 let msg: WorkerMessage;
 try {
+  if (netError !== null) throw new SetupError(netError);
   msg = { type: 'exit', code: runProgram(k, halt, init.module, init.config, stdio) };
 } catch (e) {
   if (e instanceof WebAssembly.RuntimeError) msg = { type: 'error', message: `wasm trap: ${e.message}`, trap: true };

@@ -2,47 +2,41 @@
 // checksums v2/v3) and crc16 (the ANSI/IBM polynomial, for gdt_csum group descriptors).
 // Both are "raw" updates as Linux's crc32c()/crc16() are: no implicit inversion in or out.
 
-/** crc32c tables for slicing by 8 (reflected polynomial 0x82F63B78). */
-const T = (() => {
-  const t = new Uint32Array(8 * 256);
+/** crc32c tables for slicing by 8 (reflected polynomial 0x82F63B78), one typed array each. */
+function makeTables(): Int32Array[] {
+  const t: Int32Array[] = [];
+  for (let k = 0; k < 8; k++) t.push(new Int32Array(256));
   for (let i = 0; i < 256; i++) {
     let c = i;
     for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
-    t[i] = c >>> 0;
+    t[0]![i] = c;
   }
   for (let i = 0; i < 256; i++) {
-    let c = t[i]!;
+    let c = t[0]![i]!;
     for (let s = 1; s < 8; s++) {
-      c = t[c & 0xff]! ^ (c >>> 8);
-      t[s * 256 + i] = c >>> 0;
+      c = t[0]![c & 0xff]! ^ (c >>> 8);
+      t[s]![i] = c;
     }
   }
   return t;
-})();
+}
+const [T0, T1, T2, T3, T4, T5, T6, T7] = makeTables() as [Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array];
 
 /**
  * Continues a crc32c over `buf[start, end)` from `crc` (Linux's crc32c(crc, p, len)). The
  * metadata_csum seed is crc32c(~0, uuid); every structure's checksum continues from a seed.
  */
 export function crc32c(crc: number, buf: Uint8Array, start = 0, end = buf.length): number {
-  let c = ~~crc;
+  let c = crc | 0;
   let i = start;
   // Slicing by 8: eight table look-ups per eight bytes.
-  const stop8 = end - 8;
-  while (i <= stop8) {
-    const a = c ^ (buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24));
-    c =
-      T[7 * 256 + (a & 0xff)]! ^
-      T[6 * 256 + ((a >>> 8) & 0xff)]! ^
-      T[5 * 256 + ((a >>> 16) & 0xff)]! ^
-      T[4 * 256 + (a >>> 24)]! ^
-      T[3 * 256 + buf[i + 4]!]! ^
-      T[2 * 256 + buf[i + 5]!]! ^
-      T[256 + buf[i + 6]!]! ^
-      T[buf[i + 7]!]!;
-    i += 8;
+  const stop8 = end - ((end - start) & 7);
+  for (; i < stop8; i += 8) {
+    c ^= buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24);
+    c = T7[c & 0xff]! ^ T6[(c >>> 8) & 0xff]! ^ T5[(c >>> 16) & 0xff]! ^ T4[c >>> 24]! ^
+      T3[buf[i + 4]!]! ^ T2[buf[i + 5]!]! ^ T1[buf[i + 6]!]! ^ T0[buf[i + 7]!]!;
   }
-  while (i < end) c = T[(c ^ buf[i++]!) & 0xff]! ^ (c >>> 8);
+  for (; i < end; i++) c = T0[(c ^ buf[i]!) & 0xff]! ^ (c >>> 8);
   return c >>> 0;
 }
 

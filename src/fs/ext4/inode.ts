@@ -84,8 +84,11 @@ export class Ext4Inode extends Inode {
 
   // ---- reading and writing the on-disk inode ------------------------------------------------
 
-  /** Parses inode `ino` from its raw bytes. Errors: EUCLEAN naming the inode. */
-  static fromDisk(fs: Ext4Fs, ino: number, raw: Uint8Array): Ext4Inode {
+  /**
+   * Parses inode `ino` from its raw bytes; `orphan` accepts a link count of zero (an inode on
+   * the orphan list). Errors: EUCLEAN naming the inode.
+   */
+  static fromDisk(fs: Ext4Fs, ino: number, raw: Uint8Array, orphan = false): Ext4Inode {
     const mode = le16(raw, INO.MODE);
     const links = le16(raw, INO.LINKS_COUNT);
     const isz = fs.inodeSize;
@@ -102,7 +105,7 @@ export class Ext4Inode extends Inode {
       if (!fitsInInode(extra, INO.CHECKSUM_HI + 2)) got &= 0xffff;
       if ((want >>> 0) !== (got >>> 0)) throw corrupt(`inode ${ino} checksum mismatch (stored 0x${(want >>> 0).toString(16)}, computed 0x${(got >>> 0).toString(16)})`);
     }
-    if (mode === 0 || (links === 0 && ino !== fs.journalIno)) throw corrupt(`inode ${ino} is not in use (deleted inode referenced)`);
+    if (mode === 0 || (links === 0 && ino !== fs.journalIno && !orphan)) throw corrupt(`inode ${ino} is not in use (deleted inode referenced)`);
     const t = mode & S_IFMT;
     if (t !== S_IFREG && t !== S_IFDIR && t !== S_IFLNK && t !== S_IFCHR && t !== S_IFBLK && t !== S_IFIFO && t !== S_IFSOCK) {
       throw corrupt(`inode ${ino}: bad file type in mode 0${mode.toString(8)}`);
@@ -1182,9 +1185,18 @@ export class Ext4Inode extends Inode {
     t.nlink--;
     t.ctime = now;
     t.markDirty();
+    t.orphanIfOpen();
     this.mtime = this.ctime = now;
     this.markDirty();
     this.sb.opDone();
+  }
+
+  /**
+   * A file whose last name went while it is still open joins the orphan list (ext4_orphan_add),
+   * so that after a crash the mount (or e2fsck) frees it instead of leaking it.
+   */
+  orphanIfOpen(): void {
+    if (this.nlink === 0 && this.openCount > 0) this.sb.orphanAdd(this);
   }
 
   override rmdir(name: string, inode: Inode): void {
@@ -1256,6 +1268,7 @@ export class Ext4Inode extends Inode {
         } else tgt.nlink--;
         tgt.ctime = now;
         tgt.markDirty();
+        tgt.orphanIfOpen();
         dst.setEntry(newName, src.ino, this.ft(src.mode));
       } else dst.addEntry(newBytes, newName, src.ino, this.ft(src.mode));
       this.removeEntry(oldName);
@@ -1417,6 +1430,7 @@ export class Ext4Inode extends Inode {
   /** Frees the inode's blocks, xattr block and number (last link gone, last file closed). */
   releaseStorage(): void {
     const fs = this.sb;
+    fs.orphanDel(this);
     if (this.fmap !== null || (!this.isInline && this.hasBlockMap())) {
       this.map();
       this.freeFrom(0);

@@ -262,8 +262,15 @@ export class Ext4Fs implements SuperBlock {
     root.parentIno = EXT2_ROOT_INO;
     this.root = root;
 
-    // 7. A read-write mount marks the filesystem in use as Linux does (ext4_setup_super).
-    if (!readOnly) this.setupWrite();
+    // 7. A read-write mount marks the filesystem in use as Linux does (ext4_setup_super), then
+    //    frees what a crash left on the orphan list.
+    if (!readOnly) {
+      this.setupWrite();
+      if (le32(this.sbRaw, SB.LAST_ORPHAN) !== 0) {
+        this.cleanupOrphans();
+        this.commit();
+      }
+    }
   }
 
   // ---- geometry --------------------------------------------------------------------------
@@ -706,6 +713,60 @@ export class Ext4Fs implements SuperBlock {
     const i = this.inodes.get(ino);
     if (i !== undefined) this.dirtyInodes.delete(i);
     this.inodes.delete(ino);
+  }
+
+  // ---- the orphan list (§ Orphan file / s_last_orphan: a chain through i_dtime) ------------
+
+  /** Inodes with no names left but still open, newest first (s_last_orphan's chain). */
+  private readonly orphans: Ext4Inode[] = [];
+
+  orphanAdd(inode: Ext4Inode): void {
+    if (this.orphans.includes(inode)) return;
+    this.orphans.unshift(inode);
+    this.relinkOrphans();
+  }
+
+  orphanDel(inode: Ext4Inode): void {
+    const i = this.orphans.indexOf(inode);
+    if (i < 0) return;
+    this.orphans.splice(i, 1);
+    this.relinkOrphans();
+  }
+
+  /** Writes the chain: s_last_orphan → first, each inode's i_dtime → the next. */
+  private relinkOrphans(): void {
+    set32(this.sbRaw, SB.LAST_ORPHAN, this.orphans[0]?.ino ?? 0);
+    this.orphans.forEach((o, i) => {
+      o.dtime = this.orphans[i + 1]?.ino ?? 0;
+      o.markDirty();
+    });
+    this.sbDirty = true;
+  }
+
+  /**
+   * Frees the inodes a crash left on the orphan list (ext4_orphan_cleanup): unlinked files that
+   * were still open. Errors: EUCLEAN for a chain that loops or names a bad inode.
+   */
+  private cleanupOrphans(): void {
+    const seen = new Set<number>();
+    let ino = le32(this.sbRaw, SB.LAST_ORPHAN);
+    while (ino !== 0) {
+      if (seen.has(ino) || ino < this.firstIno || ino > this.inodesCount) throw corrupt(`orphan list: bad or repeated inode ${ino}`);
+      seen.add(ino);
+      const { block, offset } = this.inodeLocation(ino);
+      const raw = this.cache.get(block).data.slice(offset, offset + this.inodeSize);
+      const next = le32(raw, INO.DTIME);
+      const inode = Ext4Inode.fromDisk(this, ino, raw, true);
+      this.inodes.set(ino, inode);
+      if (inode.nlink === 0) inode.releaseStorage();
+      else {
+        inode.dtime = 0;
+        inode.markDirty();
+      }
+      ino = next;
+    }
+    set32(this.sbRaw, SB.LAST_ORPHAN, 0);
+    this.sbDirty = true;
   }
 
   /** Writes a freed inode's last state (links 0, dtime) to its table block. */

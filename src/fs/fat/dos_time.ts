@@ -46,6 +46,10 @@ export function dosToTimespec(date: number, time: number, tenths = 0): Timespec 
   return { sec, nsec: (t % 100) * 10_000_000 };
 }
 
+/** The last day converted (entries written together mostly share it): its days and date. */
+let lastDays = NaN;
+let lastDate = 0;
+
 /** A Timespec as [date, time, tenths (10 ms units within the 2-second field)], clamped to the DOS range. */
 export function timespecToDos(ts: Timespec): [number, number, number] {
   let sec = ts.sec;
@@ -59,20 +63,32 @@ export function timespecToDos(ts: Timespec): [number, number, number] {
   }
   const days = Math.floor(sec / 86400);
   const rem = sec - days * 86400;
-  const [y, m, d] = civilFromDays(days);
-  const date = ((y - 1980) << 9) | (m << 5) | d;
   const s = rem % 60;
   const time = (Math.floor(rem / 3600) << 11) | (Math.floor((rem % 3600) / 60) << 5) | (s >> 1);
-  return [date, time, (s & 1) * 100 + Math.floor(ns / 10_000_000)];
+  if (days === lastDays) return [lastDate, time, (s & 1) * 100 + Math.floor(ns / 10_000_000)];
+  lastDays = days;
+  lastDate = dosDate(days);
+  return [lastDate, time, (s & 1) * 100 + Math.floor(ns / 10_000_000)];
 }
 
-/** `ts` at the precision of a modification time: whole 2-second units (Linux's fat_truncate_mtime). */
+/** The DOS date of a day count since 1970-01-01 (within the DOS range). */
+function dosDate(days: number): number {
+  const [y, m, d] = civilFromDays(days);
+  return ((y - 1980) << 9) | (m << 5) | d;
+}
+
+/**
+ * `ts` at the precision of a modification time: whole 2-second units (Linux's
+ * fat_truncate_mtime), clamped to the DOS range. Days are 86,400 s and the range's ends are
+ * even, so this is the even second at or below (no calendar arithmetic on every write).
+ */
 export function truncateMtime(ts: Timespec): Timespec {
-  const [d, t] = timespecToDos(ts);
-  return dosToTimespec(d, t);
+  const sec = Math.min(MAX_SEC, Math.max(MIN_SEC, ts.sec));
+  return { sec: sec - (sec % 2), nsec: 0 };
 }
 
-/** `ts` at the precision of an access time: the day (fat_truncate_atime). */
+/** `ts` at the precision of an access time: the day (fat_truncate_atime), clamped to the DOS range. */
 export function truncateAtime(ts: Timespec): Timespec {
-  return dosToTimespec(timespecToDos(ts)[0], 0);
+  const sec = Math.min(MAX_SEC, Math.max(MIN_SEC, ts.sec));
+  return { sec: sec - (sec % 86400), nsec: 0 };
 }

@@ -9,6 +9,9 @@ import { E, errno } from '../../kernel/errno.js';
 import { EUCLEAN } from '../../abi/linux/errno.js';
 import { FIRST_CLUSTER } from './layout.js';
 
+/** Typed arrays use the machine's byte order; FAT's is little-endian. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 export class FatTable {
   readonly type: 12 | 16 | 32;
   /** The first FAT's bytes. */
@@ -24,6 +27,8 @@ export class FatTable {
   freeCount = 0;
   /** Where the next free-cluster search starts (FSInfo's FSI_Nxt_Free). */
   nextFree = FIRST_CLUSTER;
+  /** Counts allocations and frees: data read ahead before a change may belong to someone else now. */
+  generation = 0;
   private readonly dirty: Uint8Array;
   private anyDirty = false;
 
@@ -40,7 +45,11 @@ export class FatTable {
     this.bad = this.eocMin - 1;
     this.dirty = new Uint8Array(geo.fatSectors);
     let free = 0;
-    for (let c = FIRST_CLUSTER; c <= this.maxCluster; c++) if (this.get(c) === 0) free++;
+    if (this.type === 32 && LITTLE_ENDIAN && raw.byteOffset % 4 === 0) {
+      // FAT32 (large FATs): whole entries through a 32-bit view, the top four bits masked off.
+      const v = new Uint32Array(raw.buffer, raw.byteOffset, this.maxCluster + 1);
+      for (let c = FIRST_CLUSTER; c <= this.maxCluster; c++) if ((v[c]! & 0x0fffffff) === 0) free++;
+    } else for (let c = FIRST_CLUSTER; c <= this.maxCluster; c++) if (this.get(c) === 0) free++;
     this.freeCount = free;
   }
 
@@ -140,6 +149,7 @@ export class FatTable {
       c = c >= this.maxCluster ? FIRST_CLUSTER : c + 1;
     }
     if (out.length < n) throw errno(EUCLEAN, 'vfat: the free cluster count is wrong');
+    this.generation++;
     for (let i = 0; i < n; i++) this.set(out[i]!, i + 1 < n ? out[i + 1]! : this.eoc);
     this.nextFree = c;
     return out;
@@ -147,6 +157,7 @@ export class FatTable {
 
   /** Frees every cluster of `clusters`. */
   free(clusters: readonly number[]): void {
+    this.generation++;
     for (const c of clusters) this.set(c, 0);
   }
 

@@ -1,13 +1,15 @@
 // FatInode: a file or directory of a FAT volume. A directory reads its entries once (long
 // names assembled and checked against their short entry's checksum) and keeps them, with
 // which 32-byte slots are free, so lookups, creates and removals touch only the slots they
-// change. A file keeps its cluster chain; data moves in runs of contiguous clusters straight
-// between the device and the caller's buffer, partial sectors through the buffer cache.
+// change; a listing makes no inodes. A file keeps its cluster chain; data moves in runs of
+// contiguous clusters straight between the device and the caller's buffer, a run that is not
+// whole sectors through the volume's scratch buffer in one device call (file data never
+// enters the buffer cache, which only answers for blocks it already holds).
 // Rules of Linux's vfat: names match regardless of case; symlink, link, mknod and xattrs are
 // unsupported (EPERM/EOPNOTSUPP from the Inode defaults); chown to another owner is EPERM.
 
 import { RENAME_EXCHANGE } from '../../abi/linux/fcntl.js';
-import { S_IFMT, modeToDtype } from '../../abi/linux/stat.js';
+import { DT_DIR, DT_REG, S_IFMT, modeToDtype } from '../../abi/linux/stat.js';
 
 const S_IWUGO = 0o222;
 import { E, errno } from '../../kernel/errno.js';
@@ -36,6 +38,10 @@ interface DirEnt {
   first: number;
   /** The short entry's slot. */
   slot: number;
+  /** A directory (for readdir's d_type without making the inode). */
+  isDir: boolean;
+  /** The inode number, given on first need (readdir or lookup) and kept by the inode; 0: none yet. */
+  ino: number;
 }
 
 /** Slot states of a loaded directory (0: at or after the end marker). */
@@ -43,6 +49,20 @@ const SLOT_FREE = 1;
 const SLOT_USED = 2;
 
 const ZERO_CHUNK = new Uint8Array(64 * 1024);
+
+/** Little-endian stores into a directory entry (no DataView per entry on the hot path). */
+function put16(raw: Uint8Array, at: number, v: number): void {
+  raw[at] = v & 0xff;
+  raw[at + 1] = (v >>> 8) & 0xff;
+}
+
+function put32(raw: Uint8Array, at: number, v: number): void {
+  raw[at] = v & 0xff;
+  raw[at + 1] = (v >>> 8) & 0xff;
+  raw[at + 2] = (v >>> 16) & 0xff;
+  raw[at + 3] = (v >>> 24) & 0xff;
+}
+const EMPTY = new Uint8Array(0);
 
 export class FatInode extends Inode {
   readonly sb: FatSuper;
@@ -61,6 +81,8 @@ export class FatInode extends Inode {
   private byName: Map<string, DirEnt> | null = null;
   private byShort: Map<string, DirEnt> | null = null;
   private slots: Uint8Array | null = null;
+  /** Every slot below this one is in use: the search for free slots starts here. */
+  private freeHint = 0;
   /** Children with an inode in memory, by short-entry slot (one inode per entry, as Linux's i_pos hash). */
   private readonly live = new Map<number, FatInode>();
   /** Next ~N alias tail to try per name stem (see makeShortName). */
@@ -78,13 +100,13 @@ export class FatInode extends Inode {
   }
 
   /** An inode for the short entry at `raw[off]` found in `dir` at `slot`. */
-  static fromEntry(sb: FatSuper, dir: FatInode, slot: number, raw: Uint8Array, off: number): FatInode {
+  static fromEntry(sb: FatSuper, dir: FatInode, slot: number, raw: Uint8Array, off: number, ino: number): FatInode {
     const dv = new DataView(raw.buffer, raw.byteOffset + off, DIR_ENTRY_SIZE);
     const attr = raw[off + DIR_ATTR]!;
     const isDir = (attr & ATTR_DIRECTORY) !== 0;
     const start = (sb.geo.type === 32 ? dv.getUint16(DIR_FST_CLUS_HI, true) << 16 : 0) | dv.getUint16(DIR_FST_CLUS_LO, true);
     const mtime = dosToTimespec(dv.getUint16(DIR_WRT_DATE, true), dv.getUint16(DIR_WRT_TIME, true));
-    const inode = new FatInode(sb, sb.nextIno++, dir, { mode: sb.modeFor(isDir, attr), uid: sb.opts.uid, gid: sb.opts.gid, rdev: 0 }, mtime, start >>> 0, attr);
+    const inode = new FatInode(sb, ino, dir, { mode: sb.modeFor(isDir, attr), uid: sb.opts.uid, gid: sb.opts.gid, rdev: 0 }, mtime, start >>> 0, attr);
     inode.slot = slot;
     inode.btime = dosToTimespec(dv.getUint16(DIR_CRT_DATE, true), dv.getUint16(DIR_CRT_TIME, true), raw[off + DIR_CRT_TIME_TENTH]!);
     inode.atime = dosToTimespec(dv.getUint16(DIR_LST_ACC_DATE, true), 0);
@@ -147,8 +169,10 @@ export class FatInode extends Inode {
     let done = 0;
     while (done < len) {
       const ci = Math.floor(p / cs);
+      // The run ends at a gap in the chain or where the request does (no need to look further).
+      const lastNeeded = Math.floor((pos + len - 1) / cs);
       let cj = ci + 1;
-      while (cj < ch.length && ch[cj] === ch[cj - 1]! + 1 && (cj - ci) * cs < 64 * 1024 * 1024) cj++;
+      while (cj <= lastNeeded && ch[cj] === ch[cj - 1]! + 1) cj++;
       const runEnd = cj * cs;
       const n = Math.min(len - done, runEnd - p);
       const byteInRun = p - ci * cs;
@@ -159,73 +183,109 @@ export class FatInode extends Inode {
     }
   }
 
+  /**
+   * Reads file bytes into buf[off, off+len). Whole sectors go straight from the device into
+   * the caller's buffer; a run that starts or ends inside a sector is read whole into the
+   * volume's scratch buffer (one device read for a small file) and the bytes copied out. The
+   * cache is consulted for blocks it holds (readRun), never filled: file data is read once.
+   */
   private readData(pos: number, buf: Uint8Array, off: number, len: number): void {
-    const cache = this.sb.cache;
+    const sb = this.sb;
     const bps = this.sb.geo.bytesPerSector;
+    const scratch = this.sb.scratch;
     this.mapRuns(pos, len, (sector, inSec, n, at) => {
+      const o = off + at;
+      const end = inSec + n;
+      const total = Math.ceil(end / bps);
+      if (inSec === 0 && end % bps === 0) {
+        sb.readData(sector, total, buf, o);
+        return;
+      }
+      if (total * bps <= scratch.length) {
+        sb.readData(sector, total, scratch, 0);
+        buf.set(scratch.subarray(inSec, end), o);
+        return;
+      }
+      // A large unaligned run: the partial sectors at either end through the scratch buffer.
       let s = sector;
-      let o = off + at;
+      let dst = o;
       let left = n;
-      if (inSec !== 0 || left < bps) {
-        const k = Math.min(bps - inSec, left);
-        buf.set(cache.get(s).data.subarray(inSec, inSec + k), o);
+      if (inSec !== 0) {
+        sb.readData(s, 1, scratch, 0);
+        buf.set(scratch.subarray(inSec, bps), dst);
         s++;
-        o += k;
-        left -= k;
+        dst += bps - inSec;
+        left -= bps - inSec;
       }
       const full = Math.floor(left / bps);
-      if (full > 0) {
-        cache.readRun(s, full, buf, o);
-        s += full;
-        o += full * bps;
-        left -= full * bps;
+      sb.readData(s, full, buf, dst);
+      s += full;
+      dst += full * bps;
+      left -= full * bps;
+      if (left > 0) {
+        sb.readData(s, 1, scratch, 0);
+        buf.set(scratch.subarray(0, left), dst);
       }
-      if (left > 0) buf.set(cache.get(s).data.subarray(0, left), o);
     });
   }
 
   /**
-   * Writes buf[off, off+len) at file offset `pos`. Sectors that hold no file data yet (at or
-   * past `validEnd`, the size before this write) are not read first: a partial one is padded
-   * with zeros and written straight to the device, so a small new file costs one or two writes.
+   * Writes buf[off, off+len) at file offset `pos`. A run that is not whole sectors is put
+   * together in the scratch buffer and written in one piece: the partial sectors at its ends
+   * are read first only when they already hold file data (below `validEnd`, the size before
+   * this write), else padded with zeros — so a small new file costs a single device write.
    */
   private writeData(pos: number, buf: Uint8Array, off: number, len: number, validEnd = this.size): void {
     const cache = this.sb.cache;
+    this.sb.dropReadahead();
     const bps = this.sb.geo.bytesPerSector;
-    const partial = (s: number, sectorPos: number, inSec: number, from: number, k: number): void => {
-      if (sectorPos >= validEnd) {
-        const pad = this.sb.scratchSector;
-        pad.fill(0);
-        pad.set(buf.subarray(from, from + k), inSec);
-        cache.writeRun(s, 1, pad, 0);
-        return;
-      }
-      const bh = cache.get(s);
-      bh.data.set(buf.subarray(from, from + k), inSec);
-      cache.markDirty(bh);
+    const scratch = this.sb.scratch;
+    /** Fills scratch[at, at+bps) with sector `s` as it is, or zeros when it holds no data yet. */
+    const edge = (s: number, sectorPos: number, at: number): void => {
+      if (sectorPos < validEnd) cache.readRun(s, 1, scratch, at);
+      else scratch.fill(0, at, at + bps);
     };
     this.mapRuns(pos, len, (sector, inSec, n, at) => {
+      const from = off + at;
+      const end = inSec + n;
+      const total = Math.ceil(end / bps);
+      if (inSec === 0 && end % bps === 0) {
+        cache.writeRun(sector, total, buf, from);
+        return;
+      }
+      const runPos = pos + at - inSec; // file offset of the run's first sector
+      if (total * bps <= scratch.length) {
+        if (inSec !== 0) edge(sector, runPos, 0);
+        if (end % bps !== 0 && (total > 1 || inSec === 0)) edge(sector + total - 1, runPos + (total - 1) * bps, (total - 1) * bps);
+        scratch.set(buf.subarray(from, from + n), inSec);
+        cache.writeRun(sector, total, scratch, 0);
+        return;
+      }
+      // A large unaligned run: the partial sectors at either end through the scratch buffer.
       let s = sector;
-      let o = off + at;
+      let src = from;
       let left = n;
-      let fpos = pos + at;
-      if (inSec !== 0 || left < bps) {
-        const k = Math.min(bps - inSec, left);
-        partial(s, fpos - inSec, inSec, o, k);
+      let sPos = runPos;
+      if (inSec !== 0) {
+        edge(s, sPos, 0);
+        scratch.set(buf.subarray(src, src + bps - inSec), inSec);
+        cache.writeRun(s, 1, scratch, 0);
         s++;
-        o += k;
-        fpos += k;
-        left -= k;
+        src += bps - inSec;
+        left -= bps - inSec;
+        sPos += bps;
       }
       const full = Math.floor(left / bps);
-      if (full > 0) {
-        cache.writeRun(s, full, buf, o);
-        s += full;
-        o += full * bps;
-        fpos += full * bps;
-        left -= full * bps;
+      cache.writeRun(s, full, buf, src);
+      s += full;
+      src += full * bps;
+      left -= full * bps;
+      sPos += full * bps;
+      if (left > 0) {
+        edge(s, sPos, 0);
+        scratch.set(buf.subarray(src, src + left), 0);
+        cache.writeRun(s, 1, scratch, 0);
       }
-      if (left > 0) partial(s, fpos, 0, o, left);
     });
   }
 
@@ -356,18 +416,17 @@ export class FatInode extends Inode {
 
   /** The entry fields this inode owns (everything but the name and case flags). */
   private fillEntry(raw: Uint8Array, off: number): void {
-    const dv = new DataView(raw.buffer, raw.byteOffset + off, DIR_ENTRY_SIZE);
     raw[off + DIR_ATTR] = this.attr;
-    dv.setUint16(DIR_FST_CLUS_HI, this.sb.geo.type === 32 ? this.start >>> 16 : 0, true);
-    dv.setUint16(DIR_FST_CLUS_LO, this.start & 0xffff, true);
-    dv.setUint32(DIR_FILE_SIZE, this.isDir ? 0 : this.size, true);
+    put16(raw, off + DIR_FST_CLUS_HI, this.sb.geo.type === 32 ? this.start >>> 16 : 0);
+    put16(raw, off + DIR_FST_CLUS_LO, this.start & 0xffff);
+    put32(raw, off + DIR_FILE_SIZE, this.isDir ? 0 : this.size);
     const [wd, wt] = timespecToDos(this.mtime);
-    dv.setUint16(DIR_WRT_DATE, wd, true);
-    dv.setUint16(DIR_WRT_TIME, wt, true);
-    dv.setUint16(DIR_LST_ACC_DATE, timespecToDos(this.atime)[0], true);
+    put16(raw, off + DIR_WRT_DATE, wd);
+    put16(raw, off + DIR_WRT_TIME, wt);
+    put16(raw, off + DIR_LST_ACC_DATE, timespecToDos(this.atime)[0]);
     const [cd, ct, ctt] = timespecToDos(this.btime ?? this.mtime);
-    dv.setUint16(DIR_CRT_DATE, cd, true);
-    dv.setUint16(DIR_CRT_TIME, ct, true);
+    put16(raw, off + DIR_CRT_DATE, cd);
+    put16(raw, off + DIR_CRT_TIME, ct);
     raw[off + DIR_CRT_TIME_TENTH] = ctt;
   }
 
@@ -392,10 +451,27 @@ export class FatInode extends Inode {
     return { bh: this.sb.cache.get(sector), off: byte % g.bytesPerSector };
   }
 
+  /** Brings the directory's sectors into the cache, one device read per run of clusters. */
+  private prefetch(): void {
+    const g = this.sb.geo;
+    if (this.fixedRoot) {
+      this.sb.cache.prefetch(g.rootDirSector, g.rootDirSectors);
+      return;
+    }
+    const ch = this.chain();
+    for (let i = 0; i < ch.length; ) {
+      let j = i + 1;
+      while (j < ch.length && ch[j] === ch[j - 1]! + 1) j++;
+      this.sb.cache.prefetch(this.sb.clusterSector(ch[i]!), (j - i) * g.sectorsPerCluster);
+      i = j;
+    }
+  }
+
   /** Reads the directory's entries (once). Errors: EUCLEAN/EIO for a corrupt directory. */
   private load(): void {
     if (this.ents !== null) return;
     if (!this.isDir) throw E.ENOTDIR;
+    this.prefetch();
     const cap = this.capacity();
     const slots = new Uint8Array(cap);
     const ents: DirEnt[] = [];
@@ -406,9 +482,12 @@ export class FatInode extends Inode {
     let lfnNext = 0;
     let lfnSum = -1;
     let subdirs = 0;
+    const perSector = this.sb.geo.bytesPerSector / DIR_ENTRY_SIZE;
+    let raw: Uint8Array = EMPTY;
     for (let i = 0; i < cap; i++) {
-      const { bh, off } = this.slotRef(i);
-      const raw = bh.data;
+      // One buffer lookup per sector, not per entry.
+      if (i % perSector === 0) raw = this.slotRef(i).bh.data;
+      const off = (i % perSector) * DIR_ENTRY_SIZE;
       const b0 = raw[off]!;
       if (b0 === DIR_ENTRY_END) break; // this slot and all after stay SLOT_END
       if (b0 === DIR_ENTRY_FREE) {
@@ -461,7 +540,7 @@ export class FatInode extends Inode {
         first = lfnStart;
       } else name = shortNameToString(raw, off + DIR_NAME, raw[off + DIR_NT_RES]!);
       lfnParts = null;
-      const e: DirEnt = { name, shortText: shortText.toUpperCase(), first, slot: i };
+      const e: DirEnt = { name, shortText: shortText.toUpperCase(), first, slot: i, isDir: (attr & ATTR_DIRECTORY) !== 0, ino: 0 };
       ents.push(e);
       byName.set(foldName(name), e);
       byShort.set(e.shortText, e);
@@ -485,7 +564,8 @@ export class FatInode extends Inode {
     let inode = this.live.get(e.slot);
     if (inode === undefined) {
       const { bh, off } = this.slotRef(e.slot);
-      inode = FatInode.fromEntry(this.sb, this, e.slot, bh.data, off);
+      if (e.ino === 0) e.ino = this.sb.nextIno++;
+      inode = FatInode.fromEntry(this.sb, this, e.slot, bh.data, off, e.ino);
       if (inode.isDir) inode.load();
       this.live.set(e.slot, inode);
     }
@@ -496,10 +576,16 @@ export class FatInode extends Inode {
   private reserveSlots(count: number): number {
     let slots = this.slots!;
     let run = 0;
-    for (let i = 0; i < slots.length; i++) {
-      run = slots[i] === SLOT_USED ? 0 : run + 1;
-      if (run === count) return i - count + 1;
+    let firstFree = -1;
+    for (let i = this.freeHint; i < slots.length; i++) {
+      if (slots[i] === SLOT_USED) {
+        run = 0;
+        continue;
+      }
+      if (firstFree < 0) firstFree = this.freeHint = i;
+      if (++run === count) return i - count + 1;
     }
+    if (firstFree < 0) this.freeHint = slots.length;
     if (this.fixedRoot) throw E.ENOSPC;
     // Grow by a cluster at a time (zeroed: a zero first byte ends the directory).
     const cs = this.sb.geo.clusterSize;
@@ -543,13 +629,14 @@ export class FatInode extends Inode {
       raw[off + LDIR_ATTR] = ATTR_LONG_NAME;
       raw[off + LDIR_CHKSUM] = sum;
       const base = (seq - 1) * LFN_CHARS_PER_ENTRY;
-      LFN_CHAR_OFFSETS.forEach((o, j) => {
+      for (let j = 0; j < LFN_CHARS_PER_ENTRY; j++) {
+        const o = off + LFN_CHAR_OFFSETS[j]!;
         const idx = base + j;
         // After the name: one 0x0000, then 0xFFFF padding (FAT spec §7.1).
         const u = idx < stored.length ? stored.charCodeAt(idx) : idx === stored.length ? 0 : 0xffff;
-        raw[off + o] = u & 0xff;
-        raw[off + o + 1] = u >> 8;
-      });
+        raw[o] = u & 0xff;
+        raw[o + 1] = u >> 8;
+      }
       this.sb.cache.markDirty(bh);
       this.slots![first + k] = SLOT_USED;
     }
@@ -558,7 +645,7 @@ export class FatInode extends Inode {
     bh.data.set(entry, off);
     this.sb.cache.markDirty(bh);
     this.slots![slot] = SLOT_USED;
-    const e: DirEnt = { name: stored, shortText: sn.text, first, slot };
+    const e: DirEnt = { name: stored, shortText: sn.text, first, slot, isDir: (entry[DIR_ATTR]! & ATTR_DIRECTORY) !== 0, ino: 0 };
     // Keep the list in slot order (readdir cookies are slot positions).
     let lo = 0;
     let hi = this.ents!.length;
@@ -581,6 +668,7 @@ export class FatInode extends Inode {
       this.sb.cache.markDirty(bh);
       this.slots![i] = SLOT_FREE;
     }
+    if (e.first < this.freeHint) this.freeHint = e.first;
     const idx = this.ents!.indexOf(e);
     if (idx >= 0) this.ents!.splice(idx, 1);
     this.byName!.delete(foldName(e.name));
@@ -624,6 +712,7 @@ export class FatInode extends Inode {
   override create(name: string, init: NewInode): Inode {
     const { inode, entry } = this.newChild(false, init);
     const e = this.addEntry(name, entry);
+    e.ino = inode.ino;
     inode.slot = e.slot;
     inode.clusters = [];
     this.live.set(e.slot, inode);
@@ -649,6 +738,7 @@ export class FatInode extends Inode {
       throw err;
     }
     inode.slot = e.slot;
+    e.ino = inode.ino;
     const cache = this.sb.cache;
     const s0 = this.sb.clusterSector(c!);
     for (let s = 0; s < this.sb.geo.sectorsPerCluster; s++) cache.markDirty(cache.getZeroed(s0 + s));
@@ -697,15 +787,17 @@ export class FatInode extends Inode {
   }
 
   override rename(oldName: string, inode: Inode, newDir: Inode, newName: string, target: Inode | null, flags: number): void {
-    // Linux's vfat has no RENAME_EXCHANGE before 6.0 and tkl does not do it either.
-    if (flags & RENAME_EXCHANGE) throw E.EINVAL;
     const src = inode as FatInode;
     const dst = newDir as FatInode;
     const tgt = target as FatInode | null;
     // A directory cannot move beneath itself. The VFS checks this on dentries, but FAT's are
     // not cached (two spellings of one directory are two dentries): check the inodes too.
-    if (src.isDir) {
-      for (let d: FatInode | null = dst; d !== null; d = d.parent) if (d === src) throw E.EINVAL;
+    if (src.isDir && dst.isWithin(src)) throw E.EINVAL;
+    if (flags & RENAME_EXCHANGE) {
+      if (tgt === null) throw E.ENOENT;
+      if (tgt.isDir && this.isWithin(tgt)) throw E.EINVAL;
+      this.exchange(src, dst, tgt);
+      return;
     }
     const old = this.entOf(src);
     const now = this.sb.clock.now();
@@ -715,6 +807,8 @@ export class FatInode extends Inode {
       if (tgt.isDir && !tgt.isEmptyDir()) throw E.ENOTEMPTY;
       const te = dst.entOf(tgt);
       slot = te.slot;
+      te.ino = src.ino;
+      te.isDir = src.isDir;
       dst.live.delete(te.slot);
       tgt.parent = null;
       tgt.slot = -1;
@@ -726,7 +820,9 @@ export class FatInode extends Inode {
     } else {
       const entry = new Uint8Array(DIR_ENTRY_SIZE);
       src.fillEntry(entry, 0);
-      slot = dst.addEntry(newName, entry).slot;
+      const e = dst.addEntry(newName, entry);
+      e.ino = src.ino;
+      slot = e.slot;
     }
     // The old entry may have moved if dst === this grew; find it again by its slot.
     this.removeEntry(old);
@@ -736,17 +832,62 @@ export class FatInode extends Inode {
     if (src.isDir && dst !== this) {
       this.nlink--;
       dst.nlink++;
-      // ".." now names the new parent (0 for the root, FAT spec §6.7).
-      const { bh, off } = src.slotRef(1);
-      const pc = dst.parent === null ? 0 : dst.start;
-      const dv = new DataView(bh.data.buffer, bh.data.byteOffset + off, DIR_ENTRY_SIZE);
-      dv.setUint16(DIR_FST_CLUS_LO, pc & 0xffff, true);
-      dv.setUint16(DIR_FST_CLUS_HI, this.sb.geo.type === 32 ? pc >>> 16 : 0, true);
-      this.sb.cache.markDirty(bh);
+      src.setDotdot(dst);
     }
     src.ctime = truncateMtime(now);
     this.touchDir();
     if (dst !== this) dst.touchDir();
+  }
+
+  /**
+   * RENAME_EXCHANGE (Linux vfat since 6.0): `src` (here) and `tgt` (in `dst`) trade places.
+   * Each short entry keeps its names and case flags and takes the other inode's fields
+   * (attributes, first cluster, size, times); a directory that changes parent gets a new
+   * "..", and the parents' link counts follow a directory that moves.
+   */
+  private exchange(src: FatInode, dst: FatInode, tgt: FatInode): void {
+    const se = this.entOf(src);
+    const te = dst.entOf(tgt);
+    this.live.set(se.slot, tgt);
+    dst.live.set(te.slot, src);
+    se.ino = tgt.ino;
+    se.isDir = tgt.isDir;
+    te.ino = src.ino;
+    te.isDir = src.isDir;
+    src.parent = dst;
+    src.slot = te.slot;
+    tgt.parent = this;
+    tgt.slot = se.slot;
+    const now = truncateMtime(this.sb.clock.now());
+    src.ctime = tgt.ctime = now;
+    src.syncEntry();
+    tgt.syncEntry();
+    if (dst !== this) {
+      if (src.isDir) src.setDotdot(dst);
+      if (tgt.isDir) tgt.setDotdot(this);
+      if (src.isDir !== tgt.isDir) {
+        const moved = src.isDir ? 1 : -1;
+        this.nlink -= moved;
+        dst.nlink += moved;
+      }
+    }
+    this.touchDir();
+    if (dst !== this) dst.touchDir();
+  }
+
+  /** True when this directory is `dir` or lies beneath it. */
+  private isWithin(dir: FatInode): boolean {
+    for (let d: FatInode | null = this; d !== null; d = d.parent) if (d === dir) return true;
+    return false;
+  }
+
+  /** Points this directory's ".." entry at `parent` (cluster 0 for the root, FAT spec §6.7). */
+  private setDotdot(parent: FatInode): void {
+    const { bh, off } = this.slotRef(1);
+    const pc = parent.parent === null ? 0 : parent.start;
+    put16(bh.data, off + DIR_FST_CLUS_LO, pc & 0xffff);
+    put16(bh.data, off + DIR_FST_CLUS_HI, this.sb.geo.type === 32 ? pc >>> 16 : 0);
+    this.sb.cache.markDirty(bh);
   }
 
   /** A directory changed: its mtime (not kept for the root, which has no entry). */
@@ -771,8 +912,9 @@ export class FatInode extends Inode {
     const list = this.ents!.slice();
     for (const e of list) {
       if (e.first < from) continue;
-      const inode = this.inodeOf(e);
-      if (!emit(e.name, inode.ino, modeToDtype(inode.mode), e.slot + 3)) return;
+      // No inode is made for a listing: the number is given now and kept for the inode.
+      if (e.ino === 0) e.ino = this.sb.nextIno++;
+      if (!emit(e.name, e.ino, e.isDir ? DT_DIR : DT_REG, e.slot + 3)) return;
     }
   }
 

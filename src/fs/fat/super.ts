@@ -2,6 +2,8 @@
 // mount checks the boot sector, loads the FAT, reads FSInfo's hints, and marks the volume
 // dirty in the boot sector's state byte until a clean unmount, as Linux does. sync writes
 // the FAT to every copy, the directories and FSInfo (exact free count, next-free hint).
+// File data read forward in small pieces comes through a read-ahead window, dropped when
+// file data is written or clusters change hands.
 // Mount options as Linux vfat: uid, gid, umask, fmask, dmask, quiet, showexec, and the
 // character-set and naming options Linux accepts (utf8, iocharset, codepage, shortname, tz).
 
@@ -25,6 +27,10 @@ import {
 
 /** MSDOS_ROOT_INO */
 const ROOT_INO = 1;
+/** Size of the scratch buffer for partial-sector file I/O. */
+const SCRATCH_BYTES = 128 * 1024;
+/** How much file data one read-ahead fetches. */
+const READAHEAD_BYTES = 256 * 1024;
 
 export interface FatOptions {
   uid: number;
@@ -104,8 +110,18 @@ export class FatSuper implements SuperBlock {
   readonly fat: FatTable;
   readonly opts: FatOptions;
   nextIno = ROOT_INO + 1;
-  /** One sector of scratch space for padded writes. */
-  readonly scratchSector: Uint8Array;
+  /**
+   * Scratch space for file data that is not whole sectors: a small file is read or written
+   * through it in one device call (see FatInode.readData/writeData). At least one cluster.
+   */
+  readonly scratch: Uint8Array;
+  /** Read-ahead: sectors [raStart, raStart + raCount) of the device, as of FAT generation raGen. */
+  private readonly ra: Uint8Array;
+  private raStart = 0;
+  private raCount = 0;
+  private raGen = -1;
+  /** Where the last file-data read ended (sector), to tell forward reading from random access. */
+  private lastReadEnd = -1;
   /** The volume was dirty when mounted: leave the dirty bit for fsck, as Linux does. */
   private wasDirty: boolean;
   private killed = false;
@@ -122,7 +138,8 @@ export class FatSuper implements SuperBlock {
     this.opts = parseFatOptions(ctx.data);
     this.blockSize = geo.clusterSize;
     this.cache = new BufferCache(device, geo.bytesPerSector);
-    this.scratchSector = new Uint8Array(geo.bytesPerSector);
+    this.scratch = new Uint8Array(Math.max(SCRATCH_BYTES, geo.clusterSize));
+    this.ra = new Uint8Array(READAHEAD_BYTES);
     this.fat = FatTable.load(geo, this.cache);
     this.readFsInfo();
     const bs = this.cache.get(0);
@@ -142,6 +159,41 @@ export class FatSuper implements SuperBlock {
   /** First sector of cluster `c`. */
   clusterSector(c: number): number {
     return this.geo.dataStart + (c - FIRST_CLUSTER) * this.geo.sectorsPerCluster;
+  }
+
+  /**
+   * Reads file-data sectors [s, s+count) into into[off…]. Small reads that move forward
+   * through the volume (a tree copied out file by file, each file's clusters following the
+   * last one's) are served from a read-ahead window, one device read per 256 KiB instead of
+   * one per file; anything else goes straight to the device (through the cache's view).
+   * Errors: EIO.
+   */
+  readData(s: number, count: number, into: Uint8Array, off: number): void {
+    const bps = this.geo.bytesPerSector;
+    if (this.raGen === this.fat.generation && s >= this.raStart && s + count <= this.raStart + this.raCount) {
+      into.set(this.ra.subarray((s - this.raStart) * bps, (s - this.raStart + count) * bps), off);
+      this.lastReadEnd = s + count;
+      return;
+    }
+    const window = this.ra.length / bps;
+    const forward = this.lastReadEnd >= 0 && s >= this.lastReadEnd && s - this.lastReadEnd < window;
+    this.lastReadEnd = s + count;
+    const n = Math.min(window, this.cache.blocks - s);
+    if (!forward || count * 4 > window || n < count) {
+      this.cache.readRun(s, count, into, off);
+      return;
+    }
+    this.raCount = 0;
+    this.cache.readRun(s, n, this.ra, 0);
+    this.raStart = s;
+    this.raCount = n;
+    this.raGen = this.fat.generation;
+    into.set(this.ra.subarray(0, count * bps), off);
+  }
+
+  /** File data was written: what was read ahead may be stale. */
+  dropReadahead(): void {
+    this.raCount = 0;
   }
 
   /** st_mode for an entry (fat_make_mode): masks from the options; read-only files lose their write bits. */

@@ -67,7 +67,63 @@ export class ByteRing {
     this.data.set(src.subarray(off, off + first), at);
     if (first < n) this.data.set(src.subarray(off + first, off + n), 0);
     Atomics.store(this.ctl, TAIL, (tail + n) | 0);
+    Atomics.notify(this.ctl, TAIL);
     return n;
+  }
+
+  /**
+   * Producer: one record (a frame) with a 4-byte length before it, all or nothing. Returns
+   * false when it does not fit now (a full queue drops, as a NIC's does).
+   */
+  writeRecord(rec: Uint8Array): boolean {
+    if (this.space < 4 + rec.length) return false;
+    const len = new Uint8Array(4);
+    new DataView(len.buffer).setUint32(0, rec.length, true);
+    // Publish the length and the body together: write both before moving TAIL once.
+    const tail = Atomics.load(this.ctl, TAIL);
+    this.copyIn(tail, len);
+    this.copyIn((tail + 4) | 0, rec);
+    Atomics.store(this.ctl, TAIL, (tail + 4 + rec.length) | 0);
+    Atomics.notify(this.ctl, TAIL);
+    return true;
+  }
+
+  /** Consumer: the next record, or null when none is complete. */
+  readRecord(): Uint8Array | null {
+    const head = Atomics.load(this.ctl, HEAD);
+    const avail = (Atomics.load(this.ctl, TAIL) - head) | 0;
+    if (avail < 4) return null;
+    const len = new Uint8Array(4);
+    this.copyOut(head, len);
+    const n = new DataView(len.buffer).getUint32(0, true);
+    if (n > this.capacity - 4 || avail < 4 + n) return null;
+    const rec = new Uint8Array(n);
+    this.copyOut((head + 4) | 0, rec);
+    Atomics.store(this.ctl, HEAD, (head + 4 + n) | 0);
+    Atomics.notify(this.ctl, HEAD);
+    return rec;
+  }
+
+  private copyIn(at: number, src: Uint8Array): void {
+    const i = at & this.mask;
+    const first = Math.min(src.length, this.capacity - i);
+    this.data.set(src.subarray(0, first), i);
+    if (first < src.length) this.data.set(src.subarray(first), 0);
+  }
+
+  private copyOut(at: number, dst: Uint8Array): void {
+    const i = at & this.mask;
+    const first = Math.min(dst.length, this.capacity - i);
+    dst.set(this.data.subarray(i, i + first));
+    if (first < dst.length) dst.set(this.data.subarray(0, dst.length - first), first);
+  }
+
+  /** Consumer on an event loop: resolves once something was written (or `ms` passed). */
+  async waitForData(ms = 1000): Promise<void> {
+    const tail = Atomics.load(this.ctl, TAIL);
+    if (this.available > 0) return;
+    const r = waitAsync(this.ctl, TAIL, tail, ms);
+    if (r.async) await r.value;
   }
 
   /** Producer: no more input. */

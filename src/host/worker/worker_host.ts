@@ -113,6 +113,26 @@ export class WorkerHost implements HostOps, Halt {
     }
   }
 
+  /**
+   * Drives this host from the thread's event loop until `p` settles, for setup that awaits
+   * (a DHCP exchange) before the program runs: pending work and due timers run every few
+   * milliseconds, and arrived input as the doorbell rings.
+   */
+  async runAsync<T>(p: Promise<T>): Promise<T> {
+    let settled = false;
+    const watched = p.finally(() => {
+      settled = true;
+    });
+    while (!settled) {
+      this.poll();
+      if (settled) break;
+      const next = this.timers.peek()?.key;
+      const ms = next === undefined ? 5 : Math.min(5, Math.max(0, (next - this.monotonic()) / NS_PER_MS));
+      await new Promise((resolve) => setTimeout(resolve, ms));
+    }
+    return watched;
+  }
+
   halt(until: Instant | null): boolean {
     if (this.poll()) return true;
     const next = this.timers.peek()?.key;
