@@ -2,6 +2,7 @@
 // passt runs in a network namespace this suite makes (a veth pair there gives it an address
 // and a default route to copy), tkl takes its address by DHCP from passt, then reaches
 // servers on the namespace's loopback through passt's gateway mapping. Skips without passt.
+// Linux itself, on a TAP bridged to a second passt, is the reference where passt misbehaves.
 import { describe, before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
