@@ -17,13 +17,19 @@ const RESOLVED = Promise.resolve();
  */
 export function sleepUntilDone<T>(k: Kernel, task: Task, first: Blocked<T>, mapError?: (e: unknown) => unknown): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    new Sleeper<T>(k, task, first, resolve, reject, mapError).sleep();
+    const s = new Sleeper<T>(k, task, first, resolve, reject, mapError);
+    try {
+      s.sleep();
+    } catch (e) {
+      s.fail(e);
+    }
   });
 }
 
 /** One blocked call: its current Blocked, its subscription and deadline timer, its promise. */
 class Sleeper<T> {
   private unsubscribe: (() => void) | null = null;
+  private waiting = false;
   private timer: KernelTimer | null = null;
   private timedOut = false;
   private readonly release: () => void;
@@ -43,7 +49,14 @@ class Sleeper<T> {
   }
 
   sleep(): void {
-    this.unsubscribe = this.b.subscribe(this.wake);
+    this.waiting = true;
+    const unsubscribe = this.b.subscribe(this.wake);
+    if (!this.waiting) {
+      // Woken from inside subscribe: the retry is already scheduled.
+      unsubscribe();
+      return;
+    }
+    this.unsubscribe = unsubscribe;
     if (this.b.deadline !== null) {
       this.timer = this.k.timers.add(this.b.deadline, () => {
         this.timedOut = true;
@@ -53,9 +66,12 @@ class Sleeper<T> {
   }
 
   private onWake(): void {
-    if (this.unsubscribe === null) return; // already woken
-    this.unsubscribe();
-    this.unsubscribe = null;
+    if (!this.waiting) return; // already woken
+    this.waiting = false;
+    if (this.unsubscribe !== null) {
+      this.unsubscribe();
+      this.unsubscribe = null;
+    }
     if (this.timer !== null) {
       this.k.timers.cancel(this.timer);
       this.timer = null;
@@ -73,7 +89,11 @@ class Sleeper<T> {
       if (e instanceof Blocked && !(this.timedOut && this.b.timeout !== null)) {
         this.b = e as Blocked<T>;
         this.timedOut = false;
-        this.sleep();
+        try {
+          this.sleep();
+        } catch (e2) {
+          this.fail(e2);
+        }
         return;
       }
       if (e instanceof Blocked) {
@@ -95,7 +115,8 @@ class Sleeper<T> {
     this.resolve(v);
   }
 
-  private fail(e: unknown): void {
+  /** Settles the call with `e` (mapped) and releases the host. */
+  fail(e: unknown): void {
     this.release();
     this.reject(this.mapError !== undefined ? this.mapError(e) : e);
   }

@@ -28,7 +28,7 @@ export const L4_OFF = ETH_HLEN + IPV4_HLEN;
 export const LOOPBACK_ADDR = 0x7f000001;
 const SLAB_SIZE = 256 * 1024;
 const SLAB_MAX_FRAME = 16 * 1024;
-const BIG_SLAB_SIZE = 4 * 1024 * 1024;
+const BIG_SLAB_SIZE = 1024 * 1024;
 
 /** A path MTU learnt from ICMP "fragmentation needed" (RFC 1191), valid for 10 minutes as on Linux. */
 interface PmtuEntry {
@@ -351,7 +351,7 @@ export class NetStack {
   /**
    * A frame with room for the Ethernet and IP headers plus `l4Len` bytes at L4_OFF, zeroed.
    * Frames are carved from slabs that are never reused (so they start zeroed): one backing
-   * store per slab instead of one per frame — 256 KiB slabs for frames up to 16 KiB, 4 MiB
+   * store per slab instead of one per frame — 256 KiB slabs for frames up to 16 KiB, 1 MiB
    * slabs for larger ones (jumbo MTUs and offloaded TCP segments). Whoever keeps a frame's
    * bytes for long (socket queues, reassembly) copies them, so a slab is not pinned by one
    * datagram.
@@ -364,7 +364,7 @@ export class NetStack {
     // then sit on 4-byte boundaries, where checksums take their fast path.
     const size = (n + 2 + 7) & ~7;
     if (n > SLAB_MAX_FRAME) {
-      if (size > BIG_SLAB_SIZE / 16) return new Uint8Array(n);
+      if (size > BIG_SLAB_SIZE / 8) return new Uint8Array(n);
       if (this.bigSlab === null || this.bigSlabUsed + size > BIG_SLAB_SIZE) {
         this.bigSlab = new ArrayBuffer(BIG_SLAB_SIZE);
         this.bigSlabUsed = 0;
