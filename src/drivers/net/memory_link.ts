@@ -55,10 +55,11 @@ class Medium {
   private timer: TimerHandle | null = null;
   private timerAt = Number.POSITIVE_INFINITY;
   /** Frames for an undelayed link, delivered in one deferred batch (parallel arrays: no object per frame). */
-  private immTo: LinkPort[] = [];
-  private immFrame: Uint8Array[] = [];
-  private spareTo: LinkPort[] = [];
-  private spareFrame: Uint8Array[] = [];
+  private immTo: (LinkPort | undefined)[] = [];
+  private immFrame: (Uint8Array | undefined)[] = [];
+  private immCount = 0;
+  private spareTo: (LinkPort | undefined)[] = [];
+  private spareFrame: (Uint8Array | undefined)[] = [];
   private immediateScheduled = false;
   private readonly flush = (): void => this.flushImmediate();
   /** When each sender's transmitter is free again (bandwidth serialisation). */
@@ -93,8 +94,8 @@ class Medium {
     const simple = latency === 0 && !p.jitter && !p.bandwidth && !p.reorder;
     for (let i = 0; i < copies; i++) {
       if (simple) {
-        this.immTo.push(to);
-        this.immFrame.push(frame);
+        this.immTo[this.immCount] = to;
+        this.immFrame[this.immCount++] = frame;
         if (!this.immediateScheduled) {
           this.immediateScheduled = true;
           this.host.defer(this.flush);
@@ -130,13 +131,18 @@ class Medium {
     // Swap in the spare arrays: frames sent while delivering go to the next batch.
     const to = this.immTo;
     const frames = this.immFrame;
+    const n = this.immCount;
     this.immTo = this.spareTo;
     this.immFrame = this.spareFrame;
+    this.immCount = 0;
     try {
-      for (let i = 0; i < to.length; i++) to[i]!.receive(frames[i]!);
+      for (let i = 0; i < n; i++) {
+        const f = frames[i]!;
+        frames[i] = undefined; // the slot keeps no frame (and its slab) alive
+        to[i]!.receive(f);
+      }
     } finally {
-      to.length = 0;
-      frames.length = 0;
+      for (let i = 0; i < n; i++) frames[i] = undefined;
       this.spareTo = to;
       this.spareFrame = frames;
     }

@@ -27,12 +27,14 @@ interface Datagram {
 }
 
 export class DgramQueue {
-  private items: Datagram[] = [];
+  /** Queued datagrams are items[head, tail); read slots are cleared, the array is reused. */
+  private items: (Datagram | undefined)[] = [];
   private head = 0;
+  private tail = 0;
   bytes = 0;
 
   get length(): number {
-    return this.items.length - this.head;
+    return this.tail - this.head;
   }
 
   private slab: Uint8Array | null = null;
@@ -60,7 +62,7 @@ export class DgramQueue {
       buf.set(src.subarray(off, off + len), at);
       this.slabUsed += len;
     }
-    this.items.push({ buf, off: at, len, from });
+    this.items[this.tail++] = { buf, off: at, len, from };
     this.bytes += cost;
     return true;
   }
@@ -81,15 +83,16 @@ export class DgramQueue {
       info.flags = d.len > len ? MSG_TRUNC : 0;
     }
     if (!(flags & MSG_PEEK)) {
-      this.items[this.head] = undefined!;
+      this.items[this.head] = undefined;
       this.head++;
       this.bytes -= d.len + OVERHEAD;
-      if (this.head === this.items.length) {
-        // Empty: start over in place (no copying).
-        this.items.length = 0;
+      if (this.head === this.tail) {
+        // Empty: start over at the front of the same array.
         this.head = 0;
-      } else if (this.head > 64 && this.head * 2 > this.items.length) {
-        this.items = this.items.slice(this.head);
+        this.tail = 0;
+      } else if (this.head > 64 && this.head * 2 > this.tail) {
+        this.items = this.items.slice(this.head, this.tail);
+        this.tail -= this.head;
         this.head = 0;
       }
     }
@@ -101,6 +104,7 @@ export class DgramQueue {
     this.slab = null;
     this.items = [];
     this.head = 0;
+    this.tail = 0;
     this.bytes = 0;
   }
 }
