@@ -236,13 +236,20 @@ export function sys_recvfrom(t: Task, fd: number, buf: Uint8Array, len?: number,
   const b = bufArg(buf);
   const n = countArg(b, len);
   const fl = intArg(flags);
-  const info: RecvInfo = { flags: 0 };
-  return fillFrom(from, info, recvAll(t, f, s, b, 0, n, fl, info, 0, (m) => fillFrom(from, info, m)));
+  // `from` travels in the info object: a receive that completes at once allocates nothing else.
+  const info: RecvFromInfo = { flags: 0, from };
+  return fillFrom(recvAll(t, f, s, b, 0, n, fl, info, 0, fillFrom), info);
 }
 
-/** Copies the sender recvmsg reported into the caller's `from` object; returns `n`. */
-function fillFrom(from: Partial<SockAddr> | null, info: RecvInfo, n: number): number {
+interface RecvFromInfo extends RecvInfo {
+  /** recvfrom's `from` argument, filled with the sender. */
+  from: Partial<SockAddr> | null;
+}
+
+/** Copies the sender recvmsg reported into recvfrom's `from` object; returns `n`. */
+function fillFrom(n: number, info: RecvFromInfo): number {
   const a = info.addr;
+  const from = info.from;
   if (from === null || typeof from !== 'object' || a === undefined) return n;
   if (a.family === AF_INET) {
     const to = from as Partial<SockAddrIn>;
@@ -257,19 +264,19 @@ function fillFrom(from: Partial<SockAddr> | null, info: RecvInfo, n: number): nu
  * One receive; with MSG_WAITALL on a stream, keeps going until `len` bytes or end of stream.
  * When it must wait, the Blocked it throws passes its eventual result through `then`.
  */
-function recvAll(t: Task, f: File, s: Socket, buf: Uint8Array, off: number, len: number, flags: number, info: RecvInfo, done: number, then?: (n: number) => number): number {
+function recvAll<I extends RecvInfo>(t: Task, f: File, s: Socket, buf: Uint8Array, off: number, len: number, flags: number, info: I, done: number, then?: (n: number, info: I) => number): number {
   // Nothing to read on a blocking call: sleep at once, without an EAGAIN exception first.
-  if (done === 0 && len > 0 && s.recvWouldBlock()) blockFor(f, s, flags, POLLIN, s.rcvtimeo, null, () => recvOnce(t, f, s, buf, off, len, flags, info, done), E.EAGAIN, then);
+  if (done === 0 && len > 0 && s.recvWouldBlock()) blockFor(f, s, flags, POLLIN, s.rcvtimeo, null, () => recvOnce(t, f, s, buf, off, len, flags, info, done), E.EAGAIN, then && ((n) => then(n, info)));
   try {
     return recvOnce(t, f, s, buf, off, len, flags, info, done, then);
   } catch (e) {
     if (e !== E.EAGAIN) throw e;
-    return blockFor(f, s, flags, POLLIN, s.rcvtimeo, null, () => recvOnce(t, f, s, buf, off, len, flags, info, done), e, then);
+    return blockFor(f, s, flags, POLLIN, s.rcvtimeo, null, () => recvOnce(t, f, s, buf, off, len, flags, info, done), e, then && ((n) => then(n, info)));
   }
 }
 
 /** One attempt. `then` is for the first attempt only: a retry's Blocked is mapped by its caller's. */
-function recvOnce(t: Task, f: File, s: Socket, buf: Uint8Array, off: number, len: number, flags: number, info: RecvInfo, done: number, then?: (n: number) => number): number {
+function recvOnce<I extends RecvInfo>(t: Task, f: File, s: Socket, buf: Uint8Array, off: number, len: number, flags: number, info: I, done: number, then?: (n: number, info: I) => number): number {
   let n: number;
   try {
     n = s.recvmsg(buf, off + done, len - done, flags, info, now(t));
