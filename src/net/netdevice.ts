@@ -42,7 +42,9 @@ export interface NetDevice {
   transmit(frame: Uint8Array): void;
   /**
    * Registers the receiver. Frames are delivered from the host's event loop, never from
-   * inside transmit(); the receiver must not modify them (one frame may be delivered twice).
+   * inside transmit(); the receiver must not modify them (one frame may be delivered twice),
+   * and the device never modifies a frame once delivered: the stack may keep one (a large
+   * TCP payload is queued in its frame rather than copied).
    */
   onReceive(deliver: (frame: Uint8Array) => void): void;
   /** Called when linkUp changes (optional). */

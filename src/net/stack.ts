@@ -28,7 +28,6 @@ export const L4_OFF = ETH_HLEN + IPV4_HLEN;
 export const LOOPBACK_ADDR = 0x7f000001;
 const SLAB_SIZE = 256 * 1024;
 const SLAB_MAX_FRAME = 16 * 1024;
-const BIG_SLAB_SIZE = 1024 * 1024;
 
 /** A path MTU learnt from ICMP "fragmentation needed" (RFC 1191), valid for 10 minutes as on Linux. */
 interface PmtuEntry {
@@ -350,11 +349,11 @@ export class NetStack {
 
   /**
    * A frame with room for the Ethernet and IP headers plus `l4Len` bytes at L4_OFF, zeroed.
-   * Frames are carved from slabs that are never reused (so they start zeroed): one backing
-   * store per slab instead of one per frame — 256 KiB slabs for frames up to 16 KiB, 1 MiB
-   * slabs for larger ones (jumbo MTUs and offloaded TCP segments). Whoever keeps a frame's
-   * bytes for long (socket queues, reassembly) copies them, so a slab is not pinned by one
-   * datagram.
+   * Frames up to 16 KiB are carved from 256 KiB slabs that are never reused (so they start
+   * zeroed): one backing store per slab instead of one per frame. Larger frames (jumbo MTUs,
+   * offloaded TCP segments) get a backing store of their own, so a receiver may keep one (a
+   * TCP receive queue does) without pinning anything else. Whoever keeps a small frame's bytes
+   * (socket queues, reassembly) copies them, so a slab is not pinned by one datagram.
    */
   allocFrame(l4Len: number): Uint8Array {
     // No padding to Ethernet's 60-byte minimum: that is the NIC's job, and virtual peers
@@ -362,17 +361,8 @@ export class NetStack {
     const n = L4_OFF + l4Len;
     // Start 2 bytes into an 8-byte boundary: the IP header and the transport header after it
     // then sit on 4-byte boundaries, where checksums take their fast path.
+    if (n > SLAB_MAX_FRAME) return new Uint8Array(new ArrayBuffer(n + 2), 2, n);
     const size = (n + 2 + 7) & ~7;
-    if (n > SLAB_MAX_FRAME) {
-      if (size > BIG_SLAB_SIZE / 8) return new Uint8Array(n);
-      if (this.bigSlab === null || this.bigSlabUsed + size > BIG_SLAB_SIZE) {
-        this.bigSlab = new ArrayBuffer(BIG_SLAB_SIZE);
-        this.bigSlabUsed = 0;
-      }
-      const f = new Uint8Array(this.bigSlab, this.bigSlabUsed + 2, n);
-      this.bigSlabUsed += size;
-      return f;
-    }
     if (this.slab === null || this.slabUsed + size > SLAB_SIZE) {
       this.slab = new ArrayBuffer(SLAB_SIZE);
       this.slabUsed = 0;
@@ -383,8 +373,6 @@ export class NetStack {
   }
   private slab: ArrayBuffer | null = null;
   private slabUsed = 0;
-  private bigSlab: ArrayBuffer | null = null;
-  private bigSlabUsed = 0;
 
   /**
    * Sends the datagram whose transport part (l4Len bytes) is at frame[L4_OFF…] from `src` to

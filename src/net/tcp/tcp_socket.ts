@@ -1160,7 +1160,7 @@ export class TcpSocket extends Socket {
       return;
     }
     if (seq === this.rcvNxt) {
-      this.rcvBuf.push(buf, off, len);
+      this.rcvBuf.pushFrame(buf, off, len);
       this.rcvNxt = seqAdd(this.rcvNxt, len);
       const hadOoo = this.rcvBuf.ooo.length > 0;
       if (hadOoo) this.rcvNxt = this.rcvBuf.drainOoo(this.rcvNxt);
