@@ -112,3 +112,11 @@ test('pipe2 flags, F_SETPIPE_SZ, and the ends refuse the wrong direction', async
   throwsCode(() => k.sys.pread64(r, new Uint8Array(1), 1, 0), 'ESPIPE');
   assert.match(k.sys.readlink(`/proc/self/fd/${r}`), /^pipe:\[\d+\]$/);
 });
+
+test('a zero-length write to a pipe without readers succeeds (pipe_write checks the length first)', async () => {
+  const k = fresh();
+  const [r, w] = k.sys.pipe2(0);
+  k.sys.close(r);
+  assert.equal(await k.sys.write(w, new Uint8Array(0)), 0);
+  await rejectsCode(k.sys.write(w, enc('x')), 'EPIPE');
+});
