@@ -121,6 +121,7 @@ export class Kernel {
       regularOps: regularFileOps,
       directoryOps,
       noWait: false,
+      release: (f) => this.putFile(f),
     };
     this.anon = new AnonInodes(this.anonDev(), this.clock, this.nextMountId++);
 

@@ -1,7 +1,8 @@
 // Pipes and FIFOs (Linux's fs/pipe.c): a 64 KiB byte ring shared by a read end and a write
 // end. Writes of at most PIPE_BUF (4096) bytes are atomic: they go in whole or wait. Reading
 // an empty pipe with writers left would block (E.EAGAIN to the syscall layer), with none it
-// is end of file; writing with no reader left is EPIPE.
+// is end of file; writing with no reader left is EPIPE. A FIFO's pipe lives while some end
+// is open: the last close discards it, unread data included, as Linux frees pipe_inode_info.
 
 import { PIPE_BUF, PIPE_DEF_CAPACITY } from '../abi/linux/limits.js';
 import { POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM } from '../abi/linux/poll.js';
@@ -13,8 +14,12 @@ export class Pipe {
   readonly queue = new WaitQueue();
   readers = 0;
   writers = 0;
-  /** Ever had a writer (a FIFO read end reports HUP only after one came and went). */
-  hadWriter = false;
+  /**
+   * Opens of each end so far (Linux's r_counter/w_counter): a blocking FIFO open waits for
+   * the other counter to move, and a read end reports HUP only once a writer came after it.
+   */
+  rCounter = 0;
+  wCounter = 0;
   capacity = PIPE_DEF_CAPACITY;
   private buf: Uint8Array | null = null;
   private head = 0;
@@ -84,10 +89,11 @@ export class Pipe {
     return cap;
   }
 
-  readEndPoll(): number {
+  /** `version` is the read end's File.pipeVersion (pipe_poll's filp->f_pipe test). */
+  readEndPoll(version: number): number {
     let m = 0;
     if (this.count > 0) m |= POLLIN | POLLRDNORM;
-    if (this.writers === 0 && this.hadWriter) m |= POLLHUP;
+    if (this.writers === 0 && version !== this.wCounter) m |= POLLHUP;
     return m;
   }
 
@@ -116,7 +122,7 @@ export const pipeFileOps: FileOps = {
   poll(f) {
     const p = f.priv as Pipe;
     let m = 0;
-    if (f.readable) m |= p.readEndPoll();
+    if (f.readable) m |= p.readEndPoll(f.pipeVersion);
     if (f.writable) m |= p.writeEndPoll();
     return m;
   },
@@ -128,11 +134,15 @@ export const pipeFileOps: FileOps = {
   },
 };
 
+/** Counts a new read and/or write end (and wakes FIFO opens waiting for a partner). */
 export function openPipeEnd(p: Pipe, readable: boolean, writable: boolean): void {
-  if (readable) p.readers++;
+  if (readable) {
+    p.readers++;
+    p.rCounter++;
+  }
   if (writable) {
     p.writers++;
-    p.hadWriter = true;
+    p.wCounter++;
   }
   if (readable || writable) p.queue.notify(POLLIN | POLLOUT);
 }
@@ -141,5 +151,7 @@ function releasePipeEnd(f: File): void {
   const p = f.priv as Pipe;
   if (f.readable) p.readers--;
   if (f.writable) p.writers--;
+  // The last end of a FIFO closed: the next open starts a fresh, empty pipe.
+  if (p.readers === 0 && p.writers === 0 && f.inode.special === p) f.inode.special = null;
   p.endClosed();
 }

@@ -209,6 +209,8 @@ export interface OpenContext {
   directoryOps: FileOps;
   /** The caller cannot sleep: a FIFO open that would wait behaves as with O_NONBLOCK. */
   noWait: boolean;
+  /** Drops a File made here that will never be installed (a FIFO open given up). */
+  release(f: File): void;
 }
 
 /**
@@ -250,30 +252,48 @@ export function vfsOpen(ctx: OpenContext, p: PathRef, flags: number, fmode: numb
   return new File(p, flags, fmode, ops, priv);
 }
 
+/**
+ * fifo_open: a read-only open waits for a writer to open after it (unless O_NONBLOCK), a
+ * write-only one for a reader (ENXIO with O_NONBLOCK when there is none), O_RDWR never
+ * waits. The waiting open already counts as an end, so the other side finds it.
+ */
 function openFifo(ctx: OpenContext, p: PathRef, flags: number, fmode: number): File {
   const inode = p.dentry.inode;
-  const pipe = (inode.special ??= new Pipe()) as Pipe;
   const readable = (fmode & FMODE_READ) !== 0;
   const writable = (fmode & FMODE_WRITE) !== 0;
   const nonblock = (flags & O_NONBLOCK) !== 0 || ctx.noWait;
-  if (writable && !readable && pipe.readers === 0) {
-    if (nonblock) throw E.ENXIO;
-  }
+  let pipe = inode.special as Pipe | null;
+  if (writable && !readable && nonblock && (pipe === null || pipe.readers === 0)) throw E.ENXIO;
+  pipe ??= inode.special = new Pipe();
   const file = new File(p, flags, fmode, pipeFileOps, pipe);
   openPipeEnd(pipe, readable, writable);
-  // Blocking opens of one end wait until the other end is there (fifo_open).
-  const waitFor = readable && !writable ? () => pipe.writers > 0 || pipe.hadWriter : writable && !readable ? () => pipe.readers > 0 : null;
-  if (waitFor !== null && !nonblock && !waitFor()) {
-    const ready = (): File => {
-      if (!waitFor()) throw blocked;
-      return file;
-    };
-    const blocked: Blocked<File> = new Blocked<File>((wake) => {
-      const w: Waiter = { mask: POLLIN | POLLOUT, wake: () => wake() };
-      pipe.queue.add(w);
-      return () => pipe.queue.remove(w);
-    }, ready);
-    throw blocked;
+  let partnerCame: (() => boolean) | null = null;
+  if (readable && !writable && pipe.writers === 0) {
+    if (nonblock) file.pipeVersion = pipe.wCounter;
+    else {
+      const seen = pipe.wCounter;
+      partnerCame = () => pipe.wCounter !== seen;
+    }
+  } else if (writable && !readable && pipe.readers === 0) {
+    const seen = pipe.rCounter;
+    partnerCame = () => pipe.rCounter !== seen;
   }
-  return file;
+  if (partnerCame === null) return file;
+  const came = partnerCame;
+  const q = pipe.queue;
+  const blocked: Blocked<File> = new Blocked<File>(
+    (wake) => {
+      const w: Waiter = { mask: POLLIN | POLLOUT, wake: () => wake() };
+      q.add(w);
+      return () => q.remove(w);
+    },
+    () => {
+      if (!came()) throw blocked;
+      return file;
+    },
+    null,
+    null,
+    () => ctx.release(file),
+  );
+  throw blocked;
 }
