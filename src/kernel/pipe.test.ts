@@ -179,3 +179,12 @@ test('a blocking FIFO open waits for a partner that opens after it; one given up
   throwsCode(() => k.sys.open('/mnt/t/fifo', O_WRONLY | O_NONBLOCK), 'ENXIO', 'the abandoned reader is gone');
   assert.equal(k.sys.umount2('/mnt/t', 0), 0, 'no open file left behind in the mount');
 });
+
+test('k.fs never hands out a Blocked: a FIFO opens without waiting and an empty one with a writer is EAGAIN', () => {
+  const k = fresh();
+  k.sys.mknod('/tmp/fifo', S_IFIFO | 0o666, 0);
+  assert.equal(k.fs.readFile('/tmp/fifo').length, 0, 'no writer: end of file at once');
+  const rw = k.sys.open('/tmp/fifo', O_RDWR);
+  assert.throws(() => k.fs.readFile('/tmp/fifo'), (e: unknown) => e instanceof Error && (e as { code?: string }).code === 'EAGAIN');
+  k.sys.close(rw);
+});
