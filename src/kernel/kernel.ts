@@ -289,10 +289,16 @@ export class Kernel {
     if (j >= 0) this.mountList.splice(j, 1);
   }
 
-  /** Detaches `m` and everything mounted beneath it (umount_tree). */
+  /**
+   * Detaches `m` and everything mounted beneath it (umount_tree). Each detached mount becomes
+   * its own parent, as umount_tree disconnects them: a walk that is still inside (an open
+   * directory, a working directory) stops at its root on "..", and paths print from there.
+   */
   detachMount(m: Mount): void {
     for (const c of m.children.slice()) this.detachMount(c);
     this.unlinkMount(m);
+    m.parent = m;
+    m.mountpoint = m.root;
     m.detached = true;
     if (m.refs === 0) this.releaseMount(m);
   }

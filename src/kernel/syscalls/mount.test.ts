@@ -102,3 +102,21 @@ test('only root mounts', () => {
   throwsCode(() => user.sys.mount('x', '/mnt', 'tmpfs', 0, ''), 'EPERM');
   throwsCode(() => user.sys.umount2('/proc', 0), 'EPERM');
 });
+
+test('a lazily unmounted tree is cut loose: ".." stops at its root, getcwd calls it unreachable', () => {
+  const k = fresh();
+  k.fs.mkdir('/mnt/x');
+  k.sys.mount('lazy', '/mnt/x', 'tmpfs', 0, '');
+  k.fs.mkdir('/mnt/x/sub');
+  const detachedRoot = k.sys.stat('/mnt/x').ino;
+  k.sys.chdir('/mnt/x/sub');
+  const fd = k.sys.openat(AT_FDCWD, 'f', O_CREAT | O_WRONLY, 0o644);
+  k.sys.umount2('/mnt/x', MNT_DETACH);
+  // Linux (checked in a mount namespace): "../.." from there is the detached root, not "/".
+  assert.equal(k.sys.stat('../..').ino, detachedRoot);
+  assert.equal(k.sys.stat('../../..').dev, k.sys.stat('..').dev, 'still inside the detached filesystem');
+  assert.equal(k.sys.getcwd(), '(unreachable)/sub');
+  assert.equal(k.sys.readlink(`/proc/self/fd/${fd}`), '/sub/f', 'paths in a detached tree start at its root');
+  k.sys.close(fd);
+  k.sys.chdir('/');
+});
