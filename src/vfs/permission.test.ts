@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { fresh, throwsCode, enc } from '../../test/conformance/helpers.js';
 import { boot } from '../index.js';
 import { AT_FDCWD, O_RDONLY, O_WRONLY, O_CREAT, R_OK, W_OK, X_OK, AT_EACCESS } from '../abi/linux/fcntl.js';
-import { S_ISGID, S_ISUID } from '../abi/linux/stat.js';
+import { S_ISGID, S_ISUID, UTIME_NOW, UTIME_OMIT } from '../abi/linux/stat.js';
 
 test('owner, group and other bits; supplementary groups', () => {
   const k = fresh();
@@ -191,4 +191,21 @@ test('fs.protected_hardlinks: linking needs ownership or read+write access to a 
   u.sys.link('/tmp/root-file', '/tmp/u/l');
   k.sys.chmod('/tmp/root-file', 0o4666);
   throwsCode(() => u.sys.link('/tmp/root-file', '/tmp/u/l2'), 'EPERM', 'never a setuid file');
+});
+
+test('utimensat: "now" for both needs write access; any other times need ownership (as Linux 6.x)', () => {
+  const k = fresh();
+  k.fs.writeFile('/tmp/f', 'x');
+  k.sys.chmod('/tmp/f', 0o666);
+  const other = k.process({ uid: 1000, gid: 1000 });
+  const now = { sec: 0, nsec: UTIME_NOW };
+  const omit = { sec: 0, nsec: UTIME_OMIT };
+  other.sys.utimensat(AT_FDCWD, '/tmp/f', null, 0);
+  other.sys.utimensat(AT_FDCWD, '/tmp/f', [now, now], 0);
+  // Checked on Linux as uid 1000 on a 0666 file of root's: both are EPERM.
+  throwsCode(() => other.sys.utimensat(AT_FDCWD, '/tmp/f', [now, omit], 0), 'EPERM', 'atime now, mtime kept');
+  throwsCode(() => other.sys.utimensat(AT_FDCWD, '/tmp/f', [omit, now], 0), 'EPERM', 'mtime now, atime kept');
+  const fd = k.sys.openat(AT_FDCWD, '/tmp/f', O_RDONLY);
+  throwsCode(() => k.sys.utimensat(fd, null as unknown as string, null, 0x100), 'EINVAL', 'no flags without a path');
+  k.sys.utimensat(fd, null as unknown as string, null, 0);
 });

@@ -107,9 +107,10 @@ function timesArg(times: unknown): UtimeTimes {
 }
 
 /**
- * utimensat(dirfd, path, times, flags). `path` null acts on dirfd itself (as Linux allows).
- * Setting explicit times needs ownership (EPERM); setting "now" needs ownership or write
- * permission (EACCES).
+ * utimensat(dirfd, path, times, flags). `path` null acts on dirfd itself (as Linux allows;
+ * flags must then be 0). Setting both times to now (times null, or both UTIME_NOW) needs
+ * ownership or write permission (EACCES); any other `times`, even UTIME_NOW with UTIME_OMIT,
+ * needs ownership (EPERM) and an inode that is neither immutable nor append-only (EPERM).
  */
 export function sys_utimensat(t: Task, dirfd: number, path: string, times: UtimeTimes, flags: number = 0): number {
   const ts = timesArg(times);
@@ -117,7 +118,7 @@ export function sys_utimensat(t: Task, dirfd: number, path: string, times: Utime
   if (ts !== null && ts[0].nsec === UTIME_OMIT && ts[1].nsec === UTIME_OMIT) return 0;
   let p: PathRef;
   if (path === null || path === undefined) {
-    if (fl & ~AT_SYMLINK_NOFOLLOW) throw E.EINVAL;
+    if (fl !== 0) throw E.EINVAL;
     if (dirfd === AT_FDCWD) throw E.EFAULT;
     p = fileArg(t, dirfd).path;
   } else {
@@ -131,13 +132,15 @@ function utimesCommon(t: Task, p: PathRef, ts: UtimeTimes): number {
   mntWantWrite(p.mnt);
   const inode = p.dentry.inode;
   const now = inode.sb.clock.now();
-  const explicit = ts !== null && ((ts[0].nsec !== UTIME_NOW && ts[0].nsec !== UTIME_OMIT) || (ts[1].nsec !== UTIME_NOW && ts[1].nsec !== UTIME_OMIT));
-  if (inode.attributes & STATX_IMMUTABLE) throw E.EPERM;
-  if (explicit) {
+  // vfs_utimes: both UTIME_NOW is the same as no times (ATTR_TOUCH); anything else sets
+  // ATTR_TIMES_SET, which may_setattr and setattr_prepare reserve for the owner.
+  const touch = ts === null || (ts[0].nsec === UTIME_NOW && ts[1].nsec === UTIME_NOW);
+  if (touch) {
+    if (inode.attributes & STATX_IMMUTABLE) throw E.EPERM;
+    if (!ownerOrCapable(t.cred, inode)) inodePermission(t.cred, p.mnt, inode, MAY_WRITE);
+  } else {
+    if (inode.attributes & (STATX_IMMUTABLE | STATX_APPEND)) throw E.EPERM;
     if (!ownerOrCapable(t.cred, inode)) throw E.EPERM;
-  } else if (!ownerOrCapable(t.cred, inode)) {
-    if (inode.attributes & STATX_APPEND) throw E.EPERM;
-    inodePermission(t.cred, p.mnt, inode, MAY_WRITE);
   }
   const attr: SetAttr = { ctime: now };
   if (ts === null) {
