@@ -248,3 +248,20 @@ test('offsets past 4 GiB reach their own pages; huge sparse files cost only thei
   const g = k.sys.openat(AT_FDCWD, '/tmp/limit', O_CREAT | O_RDWR, 0o644);
   throwsCode(() => k.sys.pwrite64(g, enc('x'), 1, 2 ** 44), 'EFBIG', 'past the 16 TiB a page array reaches');
 });
+
+test('xattr names and namespaces as Linux 6.x answers them (checked on this machine\'s tmpfs)', () => {
+  const k = fresh();
+  k.fs.writeFile('/tmp/x', '');
+  k.sys.chmod('/tmp/x', 0o666);
+  throwsCode(() => k.sys.setxattr('/tmp/x', 'user.', enc('v'), 0), 'EINVAL', 'a bare prefix');
+  throwsCode(() => k.sys.setxattr('/tmp/x', 'system.foo', enc('v'), 0), 'EOPNOTSUPP', 'no handler for it');
+  k.sys.setxattr('/tmp/x', 'security.label', enc('v'), 0);
+  k.sys.setxattr('/tmp/x', 'user.a', enc('vv'), 0);
+  assert.equal(k.sys.getxattr('/tmp/x', 'user.a', 0).length, 2, 'size 0 asks for the value, never ERANGE');
+  assert.equal(k.sys.listxattr('/tmp/x', 0).length, 2);
+  k.fs.writeFile('/tmp/own', '');
+  k.sys.chown('/tmp/own', 1000, 1000);
+  const user = k.process({ uid: 1000, gid: 1000 });
+  throwsCode(() => user.sys.setxattr('/tmp/own', 'security.label', enc('v'), 0), 'EPERM', 'security.* needs CAP_SYS_ADMIN, not ownership');
+  assert.equal(dec(user.sys.getxattr('/tmp/x', 'security.label')), 'v', 'but anyone reads it');
+});
