@@ -2,7 +2,7 @@
 // vfs_create, may_create, may_delete, notify_change, do_truncate, vfs_open and friends).
 // Syscalls resolve paths and validate arguments, then call these; these call the filesystem.
 
-import { O_ACCMODE, O_NOATIME, O_NONBLOCK, O_RDWR, O_WRONLY } from '../abi/linux/fcntl.js';
+import { O_ACCMODE, O_CLOEXEC, O_CREAT, O_EXCL, O_NOATIME, O_NOCTTY, O_NONBLOCK, O_RDWR, O_TRUNC, O_WRONLY } from '../abi/linux/fcntl.js';
 import { MS_NOATIME, MS_NODEV } from '../abi/linux/mount.js';
 import {
   S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, S_ISGID, S_ISUID, S_IXGRP,
@@ -219,6 +219,9 @@ export interface OpenContext {
  * a write-only open without a reader fails with ENXIO. Errors: ENXIO, EROFS.
  */
 export function vfsOpen(ctx: OpenContext, p: PathRef, flags: number, fmode: number): File {
+  // do_dentry_open: the creation-time flags and O_CLOEXEC (a descriptor's, not the file's)
+  // are not kept, so F_GETFL shows what Linux shows.
+  flags &= ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC);
   const inode = p.dentry.inode;
   if (fmode & FMODE_PATH) return new File(p, flags, FMODE_PATH, NO_FILE_OPS);
   let ops: FileOps | undefined;

@@ -7,7 +7,7 @@ import { boot } from '../../index.js';
 import { fresh, throwsCode, enc } from '../../../test/conformance/helpers.js';
 import {
   AT_FDCWD, F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_SETFD, F_SETFL, FD_CLOEXEC, O_APPEND, O_CLOEXEC, O_CREAT,
-  O_RDWR, O_NONBLOCK, O_RDONLY, O_LARGEFILE,
+  O_RDWR, O_NONBLOCK, O_RDONLY, O_LARGEFILE, O_EXCL, O_TRUNC, O_NOCTTY, O_PATH, O_NOFOLLOW, O_DIRECTORY, O_TMPFILE,
 } from '../../abi/linux/fcntl.js';
 
 test('dup shares the offset and status flags; cloexec is per descriptor', async () => {
@@ -62,4 +62,15 @@ test('standard streams of pid 1 are the console', async () => {
   assert.deepEqual(lines, ['to stdout\n', 'to stderr\n']);
   assert.equal(await k.sys.read(0, new Uint8Array(4)), 0, 'no input attached: end of file');
   assert.equal(k.sys.readlink('/proc/self/fd/0'), '/dev/console');
+});
+
+test('F_GETFL shows the file status flags Linux keeps, not the creation flags or O_CLOEXEC', () => {
+  const k = fresh();
+  // Values from F_GETFL on this machine's Linux for the same opens.
+  const a = k.sys.openat(AT_FDCWD, '/tmp/g', O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY | O_RDWR | O_CLOEXEC, 0o644);
+  assert.equal(k.sys.fcntl(a, F_GETFL), O_RDWR | O_LARGEFILE);
+  const p = k.sys.openat(AT_FDCWD, '/tmp', O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
+  assert.equal(k.sys.fcntl(p, F_GETFL), O_PATH | O_NOFOLLOW | O_DIRECTORY);
+  const t = k.sys.openat(AT_FDCWD, '/tmp', O_TMPFILE | O_RDWR | O_CLOEXEC, 0o600);
+  assert.equal(k.sys.fcntl(t, F_GETFL), O_TMPFILE | O_LARGEFILE | O_RDWR);
 });
