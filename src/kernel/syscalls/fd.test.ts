@@ -74,3 +74,17 @@ test('F_GETFL shows the file status flags Linux keeps, not the creation flags or
   const t = k.sys.openat(AT_FDCWD, '/tmp', O_TMPFILE | O_RDWR | O_CLOEXEC, 0o600);
   assert.equal(k.sys.fcntl(t, F_GETFL), O_TMPFILE | O_LARGEFILE | O_RDWR);
 });
+
+test('F_SETFL on an append-only file: O_APPEND may not change, other flags may', async () => {
+  const k = fresh();
+  const { pathLookup, LOOKUP_FOLLOW } = await import('../../vfs/namei.js');
+  const { STATX_APPEND } = await import('../../vfs/vfs_ops.js');
+  k.fs.writeFile('/tmp/log', 'x');
+  pathLookup(k.kernel.init, AT_FDCWD, '/tmp/log', LOOKUP_FOLLOW).inode.attributes |= STATX_APPEND; // chattr +a
+  const r = k.sys.openat(AT_FDCWD, '/tmp/log', O_RDONLY);
+  k.sys.fcntl(r, F_SETFL, O_NONBLOCK);
+  throwsCode(() => k.sys.fcntl(r, F_SETFL, O_APPEND), 'EPERM');
+  const w = k.sys.openat(AT_FDCWD, '/tmp/log', O_RDWR | O_APPEND);
+  k.sys.fcntl(w, F_SETFL, O_APPEND | O_NONBLOCK);
+  throwsCode(() => k.sys.fcntl(w, F_SETFL, 0), 'EPERM');
+});

@@ -61,8 +61,9 @@ export function sys_fcntl(t: Task, fd: number, cmd: number, arg: number = 0): nu
     case F_SETFL: {
       if (f.fmode & FMODE_PATH) throw E.EBADF;
       const v = intArg(arg);
-      // An append-only inode cannot lose O_APPEND; O_NOATIME needs ownership.
-      if (!(v & O_APPEND) && f.inode.attributes & STATX_APPEND) throw E.EPERM;
+      // setfl: O_APPEND cannot change on an append-only inode (a descriptor opened for
+      // reading may stay without it); O_NOATIME needs ownership.
+      if ((v ^ f.flags) & O_APPEND && f.inode.attributes & STATX_APPEND) throw E.EPERM;
       if (v & O_NOATIME && !(f.flags & O_NOATIME) && !ownerOrCapable(t.cred, f.inode)) throw E.EPERM;
       f.flags = (f.flags & ~SETFL_MASK) | (v & SETFL_MASK);
       return 0;
