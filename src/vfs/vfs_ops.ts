@@ -2,7 +2,7 @@
 // vfs_create, may_create, may_delete, notify_change, do_truncate, vfs_open and friends).
 // Syscalls resolve paths and validate arguments, then call these; these call the filesystem.
 
-import { O_ACCMODE, O_CLOEXEC, O_CREAT, O_EXCL, O_NOATIME, O_NOCTTY, O_NONBLOCK, O_RDWR, O_TRUNC, O_WRONLY } from '../abi/linux/fcntl.js';
+import { O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_EXCL, O_NOATIME, O_NOCTTY, O_NONBLOCK, O_RDWR, O_TRUNC, O_WRONLY } from '../abi/linux/fcntl.js';
 import { MS_NOATIME, MS_NODEV } from '../abi/linux/mount.js';
 import {
   S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, S_ISGID, S_ISUID, S_IXGRP,
@@ -198,6 +198,11 @@ export function mayOpen(cred: Cred, p: PathRef, accMode: number, flags: number):
       break;
   }
   inodePermission(cred, p.mnt, inode, accMode);
+  // An append-only file is written only at its end, and never truncated.
+  if (inode.attributes & STATX_APPEND) {
+    if ((flags & O_ACCMODE) !== 0 && !(flags & O_APPEND)) throw E.EPERM;
+    if (flags & O_TRUNC) throw E.EPERM;
+  }
   if (flags & O_NOATIME && !ownerOrCapable(cred, inode)) throw E.EPERM;
 }
 

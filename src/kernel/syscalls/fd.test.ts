@@ -88,3 +88,17 @@ test('F_SETFL on an append-only file: O_APPEND may not change, other flags may',
   k.sys.fcntl(w, F_SETFL, O_APPEND | O_NONBLOCK);
   throwsCode(() => k.sys.fcntl(w, F_SETFL, 0), 'EPERM');
 });
+
+test('an append-only file opens for writing only with O_APPEND, and never with O_TRUNC (may_open)', async () => {
+  const k = fresh();
+  const { pathLookup, LOOKUP_FOLLOW } = await import('../../vfs/namei.js');
+  const { STATX_APPEND } = await import('../../vfs/vfs_ops.js');
+  k.fs.writeFile('/tmp/log', 'kept');
+  pathLookup(k.kernel.init, AT_FDCWD, '/tmp/log', LOOKUP_FOLLOW).inode.attributes |= STATX_APPEND; // chattr +a
+  throwsCode(() => k.sys.openat(AT_FDCWD, '/tmp/log', O_RDWR), 'EPERM');
+  throwsCode(() => k.sys.openat(AT_FDCWD, '/tmp/log', O_RDWR | O_APPEND | O_TRUNC), 'EPERM');
+  k.sys.close(k.sys.openat(AT_FDCWD, '/tmp/log', O_RDONLY));
+  const w = k.sys.openat(AT_FDCWD, '/tmp/log', O_RDWR | O_APPEND);
+  await k.sys.write(w, enc('+'));
+  assert.equal(k.fs.readFile('/tmp/log', 'utf8'), 'kept+');
+});
