@@ -110,6 +110,7 @@ test('pipe2 flags, F_SETPIPE_SZ, and the ends refuse the wrong direction', async
   assert.equal(k.sys.fcntl(w, F_GETFL) & 3, O_WRONLY);
   throwsCode(() => k.sys.pipe2(0x1), 'EINVAL');
   assert.equal(k.sys.fcntl(w, F_SETPIPE_SZ, 5000), 8192);
+  assert.equal(k.sys.fcntl(w, F_SETPIPE_SZ, 0), 4096, 'one page at least, as Linux answers for 0');
   await rejectsCode(k.sys.write(r, enc('x')), 'EBADF');
   await rejectsCode(k.sys.read(w, new Uint8Array(1)), 'EBADF');
   throwsCode(() => k.sys.lseek(r, 0, 0), 'ESPIPE');

@@ -69,9 +69,13 @@ export class Pipe {
     return n;
   }
 
-  /** F_SETPIPE_SZ: capacity rounded up to a power of two of pages. Errors: EBUSY when data would not fit. */
+  /**
+   * F_SETPIPE_SZ: capacity rounded up to a power of two of pages, one page at least (0 too,
+   * as round_pipe_size). Errors: EINVAL past 1 MiB (pipe-max-size), EBUSY when data would
+   * not fit.
+   */
   resize(bytes: number): number {
-    if (!Number.isInteger(bytes) || bytes <= 0 || bytes > 1 << 20) throw E.EINVAL;
+    if (!Number.isInteger(bytes) || bytes < 0 || bytes > 1 << 20) throw E.EINVAL;
     let cap = 4096;
     while (cap < bytes) cap *= 2;
     if (cap < this.count) throw E.EBUSY;
