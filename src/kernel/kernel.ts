@@ -15,7 +15,7 @@ import { Dentry } from '../vfs/dentry.js';
 import type { File, FileOps } from '../vfs/file.js';
 import { directoryOps, regularFileOps } from '../vfs/file_ops.js';
 import type { Inode } from '../vfs/inode.js';
-import { Mount, PathRef } from '../vfs/mount.js';
+import { Mount, PathRef, mountFlags } from '../vfs/mount.js';
 import type { FileSystemType, SuperBlock } from '../vfs/superblock.js';
 import { Clock } from '../vfs/time.js';
 import type { OpenContext } from '../vfs/vfs_ops.js';
@@ -133,7 +133,7 @@ export class Kernel {
       source: 'rootfs', device: null, flags: 0, data: `size=${opts.rootSize ?? '4g'},mode=755`,
       dev: this.anonDev(), clock: this.clock, host: this.host, kernel: this,
     });
-    this.rootMount = this.newMount(rootSb, this.rootDentryOf(rootSb), 0);
+    this.rootMount = this.newMount(rootSb, this.rootDentryOf(rootSb), mountFlags(0));
     this.mountList.push(this.rootMount);
 
     // 5. The first task, pid 1: root and working directory at "/".

@@ -3,7 +3,7 @@
 // Syscalls resolve paths and validate arguments, then call these; these call the filesystem.
 
 import { O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_EXCL, O_NOATIME, O_NOCTTY, O_NONBLOCK, O_RDWR, O_TRUNC, O_WRONLY } from '../abi/linux/fcntl.js';
-import { MS_NOATIME, MS_NODEV } from '../abi/linux/mount.js';
+import { MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_RELATIME } from '../abi/linux/mount.js';
 import {
   S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, S_ISGID, S_ISUID, S_IXGRP,
 } from '../abi/linux/stat.js';
@@ -137,21 +137,37 @@ export function doTruncate(cred: Cred, inode: Inode, size: number): void {
   inode.setattr({ size, mtime: now, ctime: now });
 }
 
-/** relatime: whether reading should update the access time now. */
-export function wantAtime(f: File, now: Timespec): boolean {
-  if (f.flags & O_NOATIME) return false;
-  const mnt = f.path.mnt;
+/**
+ * atime_needs_update: noatime and read-only mounts never, nodiratime mounts not for
+ * directories; relatime mounts (the default) only when the access time is not after the
+ * modification or change time, or is a day old; strictatime mounts always.
+ */
+export function atimeNeedsUpdate(mnt: Mount, inode: Inode, now: Timespec): boolean {
   if (mnt.flags & MS_NOATIME || mnt.readOnly) return false;
-  const inode = f.inode;
+  if (mnt.flags & MS_NODIRATIME && inode.isDir) return false;
+  if (!(mnt.flags & MS_RELATIME)) return true;
   if (timespecCompare(inode.atime, inode.mtime) <= 0) return true;
   if (timespecCompare(inode.atime, inode.ctime) <= 0) return true;
   return now.sec - inode.atime.sec >= 24 * 60 * 60;
 }
 
-/** file_accessed: updates the access time after a read, where relatime says so. */
+/** Whether reading through `f` should update the access time now (O_NOATIME never). */
+export function wantAtime(f: File, now: Timespec): boolean {
+  if (f.flags & O_NOATIME) return false;
+  return atimeNeedsUpdate(f.path.mnt, f.inode, now);
+}
+
+/** file_accessed: updates the access time after a read, where the mount's rules say so. */
 export function fileAccessed(f: File): void {
   const now = f.inode.sb.clock.now();
   if (wantAtime(f, now)) f.inode.touchAtime(now);
+}
+
+/** touch_atime: the same for an access by path (readlink). */
+export function touchAtime(p: PathRef): void {
+  const inode = p.dentry.inode;
+  const now = inode.sb.clock.now();
+  if (atimeNeedsUpdate(p.mnt, inode, now)) inode.touchAtime(now);
 }
 
 /** Access mode bits (MAY_*) for open flags (Linux's ACC_MODE). */

@@ -5,7 +5,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fresh, throwsCode, enc } from '../../../test/conformance/helpers.js';
 import { AT_FDCWD, O_RDONLY, O_CREAT, O_WRONLY } from '../../abi/linux/fcntl.js';
-import { MNT_DETACH, MS_BIND, MS_MOVE, MS_RDONLY, MS_REC, MS_REMOUNT, ST_RDONLY } from '../../abi/linux/mount.js';
+import {
+  MNT_DETACH, MS_BIND, MS_MOVE, MS_NODIRATIME, MS_NOATIME, MS_NOSUID, MS_RDONLY, MS_REC, MS_RELATIME, MS_REMOUNT, MS_STRICTATIME, ST_NOATIME,
+  ST_RDONLY, ST_RELATIME,
+} from '../../abi/linux/mount.js';
+import { O_DIRECTORY } from '../../abi/linux/fcntl.js';
 
 test('mount, nested mounts, EBUSY while busy, umount', () => {
   const k = fresh();
@@ -16,7 +20,7 @@ test('mount, nested mounts, EBUSY while busy, umount', () => {
   k.fs.writeFile('/mnt/a/b/f', 'x');
   const mounts = k.fs.readFile('/proc/mounts', 'utf8');
   assert.match(mounts, /^one \/mnt\/a tmpfs rw/m);
-  assert.match(mounts, /^two \/mnt\/a\/b tmpfs rw,size=1024k/m);
+  assert.match(mounts, /^two \/mnt\/a\/b tmpfs rw,relatime,size=1024k/m);
   throwsCode(() => k.sys.umount2('/mnt/a', 0), 'EBUSY', 'a mount beneath it');
   const fd = k.sys.openat(AT_FDCWD, '/mnt/a/b/f', O_RDONLY);
   throwsCode(() => k.sys.umount2('/mnt/a/b', 0), 'EBUSY', 'an open file in it');
@@ -119,4 +123,47 @@ test('a lazily unmounted tree is cut loose: ".." stops at its root, getcwd calls
   assert.equal(k.sys.readlink(`/proc/self/fd/${fd}`), '/sub/f', 'paths in a detached tree start at its root');
   k.sys.close(fd);
   k.sys.chdir('/');
+});
+
+test('mounts are relatime unless told otherwise; /proc/mounts and statfs show the per-mount flags', async () => {
+  const k = fresh();
+  k.fs.mkdir('/mnt/r');
+  k.sys.mount('none', '/mnt/r', 'tmpfs', MS_NOSUID, 'size=1m');
+  // What this machine's Linux prints for the same mount: "none … tmpfs rw,nosuid,relatime,size=1024k 0 0".
+  assert.match(k.fs.readFile('/proc/mounts', 'utf8'), /^none \/mnt\/r tmpfs rw,nosuid,relatime,size=1024k/m);
+  assert.equal(k.sys.statfs('/mnt/r').flags & (ST_RELATIME | ST_NOATIME), ST_RELATIME);
+  const atime = (p: string): number => k.sys.lstat(p).atime.sec;
+  const readAll = async (p: string): Promise<void> => {
+    const fd = k.sys.openat(AT_FDCWD, p, O_RDONLY);
+    await k.sys.read(fd, new Uint8Array(8));
+    k.sys.close(fd);
+  };
+  // relatime: an access time already after the last change is left alone.
+  k.fs.writeFile('/mnt/r/f', 'data');
+  k.sys.utimensat(AT_FDCWD, '/mnt/r/f', [{ sec: 2_000_000_000, nsec: 0 }, { sec: 1_000_000_000, nsec: 0 }], 0);
+  await readAll('/mnt/r/f');
+  assert.equal(atime('/mnt/r/f'), 2_000_000_000);
+  // strictatime: every read moves it.
+  k.sys.mount('none', '/mnt/r', 'tmpfs', MS_REMOUNT | MS_STRICTATIME, '');
+  assert.doesNotMatch(k.fs.readFile('/proc/mounts', 'utf8'), /^none \/mnt\/r tmpfs [^ ]*relatime/m);
+  await readAll('/mnt/r/f');
+  assert.notEqual(atime('/mnt/r/f'), 2_000_000_000);
+  // A remount that names no atime flag keeps the mount's; nodiratime spares directories only.
+  k.sys.mount('none', '/mnt/r', 'tmpfs', MS_REMOUNT | MS_NODIRATIME, '');
+  k.fs.mkdir('/mnt/r/d');
+  k.sys.utimensat(AT_FDCWD, '/mnt/r/d', [{ sec: 3, nsec: 0 }, { sec: 3, nsec: 0 }], 0);
+  const d = k.sys.openat(AT_FDCWD, '/mnt/r/d', O_RDONLY | O_DIRECTORY);
+  k.sys.getdents64(d, 4096);
+  k.sys.close(d);
+  assert.equal(atime('/mnt/r/d'), 3, 'nodiratime: reading a directory leaves its atime');
+  k.sys.mount('none', '/mnt/r', 'tmpfs', MS_REMOUNT | MS_NOATIME, '');
+  assert.match(k.fs.readFile('/proc/mounts', 'utf8'), /^none \/mnt\/r tmpfs rw,noatime,/m);
+  // readlink is an access too (touch_atime), under the same rules.
+  k.sys.mount('none', '/mnt/r', 'tmpfs', MS_REMOUNT, '');
+  assert.match(k.fs.readFile('/proc/mounts', 'utf8'), /^none \/mnt\/r tmpfs rw,noatime,/m, 'kept by a plain remount');
+  k.sys.mount('none', '/mnt/r', 'tmpfs', MS_REMOUNT | MS_RELATIME, '');
+  k.sys.symlink('f', '/mnt/r/l');
+  k.sys.utimensat(AT_FDCWD, '/mnt/r/l', [{ sec: 5, nsec: 0 }, { sec: 5, nsec: 0 }], 0x100);
+  k.sys.readlink('/mnt/r/l');
+  assert.notEqual(atime('/mnt/r/l'), 5, 'relatime: atime not after mtime, so readlink moves it (as Linux)');
 });

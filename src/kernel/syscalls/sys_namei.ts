@@ -16,7 +16,7 @@ import {
 } from '../../vfs/namei.js';
 import { MAY_READ, MAY_WRITE, ownerOrCapable, permitted } from '../../vfs/permission.js';
 import type { Inode } from '../../vfs/inode.js';
-import { inodePermission, mayCreate, mayDelete, mntWantWrite, newInodeAttrs } from '../../vfs/vfs_ops.js';
+import { inodePermission, mayCreate, mayDelete, mntWantWrite, newInodeAttrs, touchAtime } from '../../vfs/vfs_ops.js';
 import { intArg, optInt } from './args.js';
 
 function dirfdArg(dirfd: unknown): number {
@@ -289,6 +289,7 @@ export function sys_readlinkat(t: Task, dirfd: number, path: string, bufsiz: num
   const inode = p.dentry.inode;
   if (!inode.isSymlink) throw name === '' ? E.ENOENT : E.EINVAL;
   const body = inode.readlink();
+  touchAtime(p);
   if (body.length * 3 <= size || utf8Length(body) <= size) return body;
   return new TextDecoder().decode(new TextEncoder().encode(body).subarray(0, size));
 }
