@@ -1,9 +1,11 @@
 // A CLI session: one kernel in this process, the images a command names attached to it as
 // disks and mounted under /images/N, and a clean unmount (which flushes) on success, on
 // error and on Ctrl-C. Read commands open images read-only, so they can never change them.
+// Each image is worked on by its own process chrooted to it: a path in an image (and an
+// absolute symlink, and "..") resolves inside that image, never in the session's own tree.
 
 import { existsSync } from 'node:fs';
-import { boot, type Tkl } from '../index.js';
+import { boot, type Process, type Tkl } from '../index.js';
 import { fileDisk, type FileDisk } from '../drivers/block/file_disk.js';
 import { MS_RDONLY } from '../abi/linux/mount.js';
 import { dataPartitions, readPartitionTable } from '../block/partition_table.js';
@@ -23,6 +25,15 @@ export interface OpenedImage {
   readOnly: boolean;
   /** The partition number, or null for a bare filesystem image. */
   partition: number | null;
+  /** A process whose root is this filesystem: image paths are its paths. */
+  proc: Process;
+}
+
+/** An image address, resolved: the image, its process, and the path to give that process. */
+export interface ImageTarget {
+  img: OpenedImage;
+  proc: Process;
+  path: string;
 }
 
 export class Session {
@@ -70,12 +81,24 @@ export class Session {
     } catch (e) {
       throw new CliError(cannot('mount', name, e));
     }
-    const opened: OpenedImage = { name, mountPoint, probe: p, readOnly: !write, partition };
+    const proc = k.process();
+    proc.sys.chroot(mountPoint);
+    proc.sys.chdir('/');
+    const opened: OpenedImage = { name, mountPoint, probe: p, readOnly: !write, partition, proc };
     this.images.set(key, opened);
     return opened;
   }
 
-  /** The kernel path for an image address (opening the image if needed). */
+  /** Where an image address leads (opening the image if needed). Errors: CliError. */
+  target(a: ImageAddress, write: boolean): ImageTarget {
+    const img = this.open(a, write);
+    return { img, proc: img.proc, path: a.path };
+  }
+
+  /**
+   * The address as a path of the session kernel itself, for code that works in its tree
+   * (httpd serves from a process it chroots there). Commands use target() instead.
+   */
   path(a: ImageAddress, write: boolean): string {
     const img = this.open(a, write);
     const rel = a.path.replace(/^\/+/, '');
@@ -95,6 +118,8 @@ export class Session {
     this.closed = true;
     const problems: string[] = [];
     for (const img of this.images.values()) {
+      // Its end closes whatever a failed command left open, and lets go of the mount.
+      img.proc.exit(0);
       try {
         this.k.sys.umount2(img.mountPoint, 0);
       } catch (e) {
