@@ -4,7 +4,7 @@
 // Each image is worked on by its own process chrooted to it: a path in an image (and an
 // absolute symlink, and "..") resolves inside that image, never in the session's own tree.
 
-import { existsSync } from 'node:fs';
+import { existsSync, statSync, type Stats } from 'node:fs';
 import { boot, type Process, type Tkl } from '../index.js';
 import { fileDisk, type FileDisk } from '../drivers/block/file_disk.js';
 import { MS_RDONLY } from '../abi/linux/mount.js';
@@ -38,7 +38,10 @@ export interface ImageTarget {
 
 export class Session {
   readonly k: Tkl;
+  /** By the address as written (image and selector), and by what it resolved to. */
   private readonly images = new Map<string, OpenedImage>();
+  /** By the image file's device and inode and the partition: one mount per filesystem. */
+  private readonly filesystems = new Map<string, OpenedImage>();
   private readonly disks: FileDisk[] = [];
   private next = 0;
   private closed = false;
@@ -48,8 +51,9 @@ export class Session {
   }
 
   /**
-   * Attaches and mounts the filesystem an address names (once per image and partition).
-   * Errors: CliError with a coreutils-style message.
+   * Attaches and mounts the filesystem an address names, once per filesystem however it is
+   * named (disk.img:1 and disk.img:root may be one partition; two mounts of it would each
+   * flush their own view). Errors: CliError with a coreutils-style message.
    */
   open(a: ImageAddress, write: boolean): OpenedImage {
     const key = `${a.image}\0${a.part ?? ''}`;
@@ -61,14 +65,25 @@ export class Session {
     const name = a.part === null ? a.image : `${a.image}:${a.part}`;
     if (!existsSync(a.image)) throw new CliError(cannot('open', a.image, { code: 'ENOENT' }));
     let disk: FileDisk;
+    let file: Stats;
     try {
       disk = fileDisk(a.image, { readOnly: !write });
+      file = statSync(a.image);
     } catch (e) {
       throw new CliError(cannot('open', a.image, e));
     }
     this.disks.push(disk);
     if (write && disk.readOnly) throw new CliError(cannot('open', `${a.image}' for writing: '${a.image}`, { code: 'EROFS' }));
     const { device, partition } = choosePartition(disk, a);
+    const fsKey = `${file.dev}:${file.ino}\0${partition ?? ''}`;
+    const same = this.filesystems.get(fsKey);
+    if (same !== undefined) {
+      this.disks.pop();
+      disk.close();
+      if (write && same.readOnly) throw new CliError(`tkl: '${same.name}' is open read-only`);
+      this.images.set(key, same);
+      return same;
+    }
     const p = probe(device);
     if (p === null) throw new CliError(`tkl: cannot mount '${name}': no ext2/3/4 or FAT filesystem found`);
     const k = this.k;
@@ -86,6 +101,7 @@ export class Session {
     proc.sys.chdir('/');
     const opened: OpenedImage = { name, mountPoint, probe: p, readOnly: !write, partition, proc };
     this.images.set(key, opened);
+    this.filesystems.set(fsKey, opened);
     return opened;
   }
 
@@ -117,7 +133,7 @@ export class Session {
     if (this.closed) return [];
     this.closed = true;
     const problems: string[] = [];
-    for (const img of this.images.values()) {
+    for (const img of this.filesystems.values()) {
       // Its end closes whatever a failed command left open, and lets go of the mount.
       img.proc.exit(0);
       try {

@@ -10,23 +10,24 @@ import { Copier, measure } from './copy.js';
 import { hostOps, kernelOps, type FsOps } from './fsops.js';
 import { Progress } from './progress.js';
 import { CliError, UsageError, cannot, parseSize, type Status } from './output.js';
-import type { Session } from './session.js';
+import type { OpenedImage, Session } from './session.js';
 import { AT_FDCWD, O_CREAT, O_WRONLY } from '../abi/linux/fcntl.js';
 import { S_IFDIR, S_IFLNK, S_IFMT, UTIME_NOW, UTIME_OMIT } from '../abi/linux/stat.js';
 import type { Process } from '../api/boot.js';
 import type { Timespec } from '../vfs/time.js';
 
-/** A resolved endpoint: which side and its path there. */
+/** A resolved endpoint: which side and its path there (and the image, for an image path). */
 interface End {
   ops: FsOps;
   path: string;
   shown: string;
+  img?: OpenedImage;
 }
 
 function resolve(s: Session, a: Address, write: boolean): End {
   if (a.kind === 'host') return { ops: hostOps, path: a.path, shown: a.text };
   const t = s.target(a, write);
-  return { ops: kernelOps(t.proc), path: t.path, shown: a.text };
+  return { ops: kernelOps(t.proc), path: t.path, shown: a.text, img: t.img };
 }
 
 function isDir(e: End): boolean {
@@ -125,10 +126,10 @@ Examples:
               // absent: go on
             }
           }
-          const sameImage = a.kind === 'image' && dstAddr.kind === 'image' && a.image === dstAddr.image && a.part === dstAddr.part;
-          if (sameImage) {
+          // One filesystem (however the two addresses name it): a rename.
+          if (src.img !== undefined && src.img === dst.img) {
             try {
-              s.target(a, true).proc.sys.rename(src.path, to.path);
+              src.img.proc.sys.rename(src.path, to.path);
             } catch (e) {
               status.fail(cannot('move', `${src.shown}' to '${to.shown}`, e));
             }

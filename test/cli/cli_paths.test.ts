@@ -58,3 +58,25 @@ test('absolute symlinks in an image lead to its own files; ".." stops at its roo
     s.done();
   }
 });
+
+test('one filesystem named two ways (number and GPT name) is mounted once: mv between the names moves', () => {
+  const s = scratch();
+  try {
+    const img = join(s.dir, 'd.img');
+    let r = tkl(['mkimage', img, '--size', '64M', '--table', 'gpt', '--part', 'ext4:rest:root']);
+    assert.equal(r.code, 0, r.err);
+    for (const n of ['1', '2', '3']) writeFileSync(join(s.dir, n), n);
+    assert.equal(tkl(['mkdir', `${img}:root:/dir`]).code, 0);
+    r = tkl(['cp', join(s.dir, '1'), join(s.dir, '2'), join(s.dir, '3'), `${img}:root:/dir/`]);
+    assert.equal(r.code, 0, r.err);
+    // Two mounts of one filesystem would each flush their own view: the move was lost.
+    r = tkl(['mv', `${img}:1:/dir`, `${img}:root:/moved`]);
+    assert.equal(r.code, 0, r.err);
+    r = tkl(['ls', `${img}:/moved`]);
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual(r.out.trim().split('\n'), ['1', '2', '3']);
+    assert.equal(tkl(['ls', `${img}:root:/dir`]).code, 1, 'the old name is gone');
+  } finally {
+    s.done();
+  }
+});
