@@ -26,12 +26,14 @@ export class NodeHost implements HostOps {
   }
 
   realtimeNs(): bigint {
-    // Date.now() has millisecond resolution; add the sub-millisecond part of the
-    // high-resolution clock so successive timestamps are distinct and ordered.
-    const ms = BigInt(Date.now());
-    const subMs = process.hrtime.bigint() % 1_000_000n;
-    return ms * 1_000_000n + subMs;
+    // Date.now() has millisecond resolution; the sub-millisecond part comes from the
+    // high-resolution clock. The two do not tick in phase (the sum could fall back by most of
+    // a millisecond), so a reading is never below the last one.
+    const ns = BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n);
+    this.lastRealtime = ns > this.lastRealtime ? ns : this.lastRealtime + 1n;
+    return this.lastRealtime;
   }
+  private lastRealtime = 0n;
 
   setTimer(at: Instant, fire: () => void): TimerHandle {
     return deadlineTimer(() => this.monotonic(), at, fire, true);
