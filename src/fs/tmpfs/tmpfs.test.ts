@@ -265,3 +265,16 @@ test('xattr names and namespaces as Linux 6.x answers them (checked on this mach
   throwsCode(() => user.sys.setxattr('/tmp/own', 'security.label', enc('v'), 0), 'EPERM', 'security.* needs CAP_SYS_ADMIN, not ownership');
   assert.equal(dec(user.sys.getxattr('/tmp/x', 'security.label')), 'v', 'but anyone reads it');
 });
+
+test('fallocate updates mtime and ctime in every mode, as shmem_fallocate (checked on Linux 6.18)', () => {
+  const k = fresh();
+  const fd = k.sys.openat(AT_FDCWD, '/tmp/fa', O_CREAT | O_RDWR, 0o644);
+  const old = { sec: 1_000_000_000, nsec: 0 };
+  for (const mode of [0, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE]) {
+    k.sys.utimensat(AT_FDCWD, '/tmp/fa', [old, old], 0);
+    k.sys.fallocate(fd, mode, 0, 2 * PAGE);
+    const st = k.sys.fstat(fd);
+    assert.notDeepEqual(st.mtime, old, `mode ${mode}: mtime`);
+    assert.notEqual(st.ctime.sec, old.sec, `mode ${mode}: ctime`);
+  }
+});

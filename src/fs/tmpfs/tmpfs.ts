@@ -367,7 +367,8 @@ export class TmpfsInode extends Inode {
       }
     }
     if (!(mode & FALLOC_FL_KEEP_SIZE) && end > this.size) this.size = end;
-    this.ctime = this.sb.clock.now();
+    // shmem_fallocate ends with file_modified(): both times, whatever the mode.
+    this.mtime = this.ctime = this.sb.clock.now();
   }
 
   override seekData(pos: number, data: boolean): number {
