@@ -8,6 +8,7 @@ import { fresh, throwsCode, enc } from '../../test/conformance/helpers.js';
 import { boot } from '../index.js';
 import { AT_FDCWD, O_RDONLY, O_WRONLY, O_CREAT, R_OK, W_OK, X_OK, AT_EACCESS } from '../abi/linux/fcntl.js';
 import { S_ISGID, S_ISUID, UTIME_NOW, UTIME_OMIT } from '../abi/linux/stat.js';
+import { MS_RDONLY, MS_REMOUNT } from '../abi/linux/mount.js';
 
 test('owner, group and other bits; supplementary groups', () => {
   const k = fresh();
@@ -208,4 +209,17 @@ test('utimensat: "now" for both needs write access; any other times need ownersh
   const fd = k.sys.openat(AT_FDCWD, '/tmp/f', O_RDONLY);
   throwsCode(() => k.sys.utimensat(fd, null as unknown as string, null, 0x100), 'EINVAL', 'no flags without a path');
   k.sys.utimensat(fd, null as unknown as string, null, 0);
+});
+
+test('access(W_OK) on a read-only filesystem is EROFS before the mode bits are asked (as Linux answers uid 1000)', () => {
+  const k = fresh();
+  k.fs.mkdir('/mnt/ro');
+  k.sys.mount('none', '/mnt/ro', 'tmpfs', 0, 'mode=755');
+  k.fs.writeFile('/mnt/ro/f', 'x');
+  k.sys.chmod('/mnt/ro/f', 0o444);
+  k.sys.mount('none', '/mnt/ro', 'tmpfs', MS_REMOUNT | MS_RDONLY, '');
+  const user = k.process({ uid: 1000, gid: 1000 });
+  throwsCode(() => user.sys.access('/mnt/ro/f', W_OK), 'EROFS');
+  throwsCode(() => k.sys.access('/mnt/ro/f', W_OK), 'EROFS');
+  user.sys.access('/mnt/ro/f', R_OK);
 });

@@ -11,7 +11,7 @@ import type { Task } from '../task.js';
 import { FMODE_PATH } from '../../vfs/file.js';
 import type { PathRef } from '../../vfs/mount.js';
 import { LOOKUP_EMPTY, LOOKUP_FOLLOW, checkPathArg, pathLookup } from '../../vfs/namei.js';
-import { MAY_EXEC, MAY_WRITE, ownerOrCapable, permitted } from '../../vfs/permission.js';
+import { MAY_WRITE, ownerOrCapable, permitted } from '../../vfs/permission.js';
 import type { SetAttr } from '../../vfs/inode.js';
 import type { Timespec } from '../../vfs/time.js';
 import { STATX_APPEND, STATX_IMMUTABLE, chmodMode, chownAttrs, doTruncate, inodePermission, mntWantWrite } from '../../vfs/vfs_ops.js';
@@ -230,8 +230,13 @@ export function sys_faccessat2(t: Task, dirfd: number, path: string, mode: numbe
     const p = lookupAt(t, dirfd, path, fl);
     const inode = p.dentry.inode;
     if (m === 0) return 0;
+    // inode_permission: a read-only filesystem (EROFS) and an immutable file (EPERM) refuse
+    // writing before the mode bits are asked; a read-only mount only after them.
+    if (m & MAY_WRITE) {
+      if (inode.sb.readOnly && (inode.isReg || inode.isDir || inode.isSymlink)) throw E.EROFS;
+      if (inode.attributes & STATX_IMMUTABLE) throw E.EPERM;
+    }
     if (!permitted(t.cred, inode, m)) throw E.EACCES;
-    if (m & MAY_EXEC && inode.isReg && !permitted(t.cred, inode, MAY_EXEC)) throw E.EACCES;
     if (m & MAY_WRITE && p.mnt.readOnly && !inode.isSpecial) throw E.EROFS;
     return 0;
   } finally {
