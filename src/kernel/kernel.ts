@@ -319,6 +319,12 @@ export class Kernel {
     m.sb.kill();
   }
 
+  /** The live filesystem read from block device `rdev`, if one is mounted (or still referenced). */
+  superBlockOn(rdev: number): SuperBlock | undefined {
+    for (const sb of this.sbMounts.keys()) if (sb.fsType.requiresDevice && sb.dev === rdev) return sb;
+    return undefined;
+  }
+
   /** How many attached or still-referenced mounts show `sb`. */
   mountsOf(sb: SuperBlock): number {
     return this.sbMounts.get(sb) ?? 0;

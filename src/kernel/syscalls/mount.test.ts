@@ -167,3 +167,28 @@ test('mounts are relatime unless told otherwise; /proc/mounts and statfs show th
   k.sys.readlink('/mnt/r/l');
   assert.notEqual(atime('/mnt/r/l'), 5, 'relatime: atime not after mtime, so readlink moves it (as Linux)');
 });
+
+test('a block device mounted twice shares one superblock; another type or RO state is EBUSY', async () => {
+  const { memoryDisk } = await import('../../drivers/block/memory_disk.js');
+  const { mkfsFat } = await import('../../fs/fat/mkfs.js');
+  const k = fresh();
+  const disk = memoryDisk(8 << 20);
+  mkfsFat(disk);
+  const dev = k.addDisk(disk);
+  k.fs.mkdir('/a');
+  k.fs.mkdir('/b');
+  k.sys.mount(dev, '/a', 'vfat', 0, '');
+  k.sys.mount(dev, '/b', 'vfat', 0, '');
+  // Two filesystem instances on one device would each cache and flush their own view.
+  k.fs.writeFile('/a/shared.txt', 'one filesystem');
+  assert.equal(k.fs.readFile('/b/shared.txt', 'utf8'), 'one filesystem');
+  assert.equal(k.sys.stat('/a').dev, k.sys.stat('/b').dev);
+  k.fs.mkdir('/c');
+  throwsCode(() => k.sys.mount(dev, '/c', 'ext4', 0, ''), 'EBUSY', 'already a vfat filesystem');
+  throwsCode(() => k.sys.mount(dev, '/c', 'vfat', MS_RDONLY, ''), 'EBUSY', 'would change its read-only state');
+  k.sys.umount2('/a', 0);
+  assert.equal(k.fs.readFile('/b/shared.txt', 'utf8'), 'one filesystem', 'still mounted at /b');
+  k.sys.umount2('/b', 0);
+  k.sys.mount(dev, '/c', 'vfat', MS_RDONLY, '');
+  assert.equal(k.fs.readFile('/c/shared.txt', 'utf8'), 'one filesystem', 'flushed when the last mount went');
+});

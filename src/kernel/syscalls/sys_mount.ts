@@ -83,6 +83,15 @@ export function sys_mount(t: Task, source: string, target: string, fstype: strin
     device = k.blockDevice(inode.rdev) ?? null;
     if (device === null) throw E.ENXIO;
     dev = inode.rdev;
+    // get_tree_bdev: a device already holding a filesystem gives that superblock again (two
+    // instances would each cache and flush their own view), unless the type or the
+    // read-only state would differ (EBUSY).
+    const held = k.superBlockOn(dev);
+    if (held !== undefined) {
+      if (held.fsType !== type || held.readOnly !== ((fsFlags & MS_RDONLY) !== 0)) throw E.EBUSY;
+      k.attachMount(k.newMount(held, k.rootDentryOf(held), mountFlags(fsFlags) & ~MS_RDONLY), at);
+      return 0;
+    }
   } else dev = k.anonDev();
   const sb = type.mount({
     source: src === '' ? 'none' : src, device, flags: fsFlags, data: opts, dev,
