@@ -43,8 +43,7 @@ function childShown(e: End, name: string): string {
 }
 
 function lastName(a: Address): string {
-  const p = a.kind === 'image' ? a.path : a.path;
-  return basename(p.replace(/\/+$/, ''));
+  return basename(a.path.replace(/\/+$/, ''));
 }
 
 export function registerWrite(p: Command): void {

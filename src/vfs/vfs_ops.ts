@@ -6,6 +6,7 @@ import { O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_EXCL, O_NOATIME, O_NOCTTY, O
 import { MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_RELATIME } from '../abi/linux/mount.js';
 import {
   S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, S_ISGID, S_ISUID, S_IXGRP,
+  STATX_ATTR_APPEND, STATX_ATTR_IMMUTABLE,
 } from '../abi/linux/stat.js';
 import type { Cred } from '../kernel/cred.js';
 import { E } from '../kernel/errno.js';
@@ -21,10 +22,10 @@ import type { Timespec } from './time.js';
 import { timespecCompare } from './time.js';
 import { POLLIN, POLLOUT } from '../abi/linux/poll.js';
 
-/** Attribute flag: the inode cannot be changed (chattr +i). */
-export const STATX_IMMUTABLE = 0x10;
-/** Attribute flag: the inode can only be appended to (chattr +a). */
-export const STATX_APPEND = 0x20;
+/** Attribute flag (Inode.attributes): the inode cannot be changed (chattr +i). */
+export const STATX_IMMUTABLE = STATX_ATTR_IMMUTABLE;
+/** Attribute flag (Inode.attributes): the inode can only be appended to (chattr +a). */
+export const STATX_APPEND = STATX_ATTR_APPEND;
 
 /** mnt_want_write: writes through this mount are allowed. Errors: EROFS. */
 export function mntWantWrite(mnt: Mount): void {

@@ -12,7 +12,7 @@ import { S_IFBLK, S_IFMT } from '../../abi/linux/stat.js';
 import { E, errno } from '../errno.js';
 import { ENODEV } from '../../abi/linux/errno.js';
 import type { Task } from '../task.js';
-import { mountFlags, type Mount, type PathRef } from '../../vfs/mount.js';
+import { PathRef, mountFlags, type Mount } from '../../vfs/mount.js';
 import { LOOKUP_FOLLOW, checkPathArg, pathLookup } from '../../vfs/namei.js';
 import { intArg } from './args.js';
 
@@ -112,7 +112,7 @@ function bindTree(t: Task, src: PathRef, rec: boolean): { root: Mount; children:
       for (const c of orig.children) {
         if (!c.mountpoint.isSubdirOf(src.dentry) && orig === src.mnt) continue;
         const cc = k.newMount(c.sb, c.root, c.flags);
-        children.push([cc, { mnt: copy, dentry: c.mountpoint } as PathRef]);
+        children.push([cc, new PathRef(copy, c.mountpoint)]);
         walk(c, cc);
       }
     };
