@@ -272,7 +272,8 @@ export function registerRead(p: Command): void {
               `Access: ${isoTime(x.atime)}\nModify: ${isoTime(x.mtime)}\nChange: ${isoTime(x.ctime)}\n Birth: ${x.mask & STATX_BTIME ? isoTime(x.btime) : '-'}\n`,
           );
         }
-        if (o.json) printJson(addrs.length === 1 ? out[0] : out);
+        // One address: its object (nothing when it failed); several: an array of those that worked.
+        if (o.json && (addrs.length > 1 || out.length === 1)) printJson(addrs.length === 1 ? out[0] : out);
       });
     });
 }

@@ -76,6 +76,9 @@ test('one filesystem named two ways (number and GPT name) is mounted once: mv be
     assert.equal(r.code, 0, r.err);
     assert.deepEqual(r.out.trim().split('\n'), ['1', '2', '3']);
     assert.equal(tkl(['ls', `${img}:root:/dir`]).code, 1, 'the old name is gone');
+    r = tkl(['stat', '--json', `${img}:/dir`]);
+    assert.equal(r.code, 1);
+    assert.equal(r.out, '', 'no "undefined" on stdout for a --json stat that failed');
   } finally {
     s.done();
   }
