@@ -7,7 +7,7 @@ import { boot } from '../../index.js';
 import { fresh, throwsCode, enc } from '../../../test/conformance/helpers.js';
 import {
   AT_FDCWD, F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_SETFD, F_SETFL, FD_CLOEXEC, O_APPEND, O_CLOEXEC, O_CREAT,
-  O_RDWR, O_NONBLOCK, O_RDONLY, O_LARGEFILE, O_EXCL, O_TRUNC, O_NOCTTY, O_PATH, O_NOFOLLOW, O_DIRECTORY, O_TMPFILE,
+  O_RDWR, O_NONBLOCK, O_RDONLY, O_LARGEFILE, O_EXCL, O_TRUNC, O_NOCTTY, O_PATH, O_NOFOLLOW, O_DIRECTORY, O_TMPFILE, AT_EMPTY_PATH,
 } from '../../abi/linux/fcntl.js';
 
 test('dup shares the offset and status flags; cloexec is per descriptor', async () => {
@@ -101,4 +101,14 @@ test('an append-only file opens for writing only with O_APPEND, and never with O
   const w = k.sys.openat(AT_FDCWD, '/tmp/log', O_RDWR | O_APPEND);
   await k.sys.write(w, enc('+'));
   assert.equal(k.fs.readFile('/tmp/log', 'utf8'), 'kept+');
+});
+
+test('an O_PATH descriptor is EBADF for utimensat(fd, NULL) and syncfs, as fdget refuses it; AT_EMPTY_PATH still works', () => {
+  const k = fresh();
+  k.fs.writeFile('/tmp/p', 'x');
+  const p = k.sys.openat(AT_FDCWD, '/tmp/p', O_PATH);
+  throwsCode(() => k.sys.utimensat(p, null as unknown as string, null, 0), 'EBADF');
+  throwsCode(() => k.sys.syncfs(p), 'EBADF');
+  k.sys.utimensat(p, '', null, AT_EMPTY_PATH);
+  k.sys.fstatfs(p);
 });

@@ -120,7 +120,10 @@ export function sys_utimensat(t: Task, dirfd: number, path: string, times: Utime
   if (path === null || path === undefined) {
     if (fl !== 0) throw E.EINVAL;
     if (dirfd === AT_FDCWD) throw E.EFAULT;
-    p = fileArg(t, dirfd).path;
+    // do_utimes_fd takes the descriptor with fdget: an O_PATH one is EBADF (AT_EMPTY_PATH works).
+    const f = fileArg(t, dirfd);
+    if (f.fmode & FMODE_PATH) throw E.EBADF;
+    p = f.path;
   } else {
     if (fl & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) throw E.EINVAL;
     p = lookupAt(t, dirfd, path, fl);
