@@ -183,7 +183,9 @@ export class Nameidata {
           i = skipSlashes(s, 1);
         }
         if (i === s.length) {
-          // A pure jump ("/" or a magic link): carry on with the outer path.
+          // A pure jump ("/" or a magic link): carry on with the outer path, which needs
+          // a directory here (a magic link may lead to any file).
+          if (!this.dentry.inode.isDir) throw E.ENOTDIR;
           s = this.stack.pop()!;
           i = 0;
         }
