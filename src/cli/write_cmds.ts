@@ -46,6 +46,11 @@ function lastName(a: Address): string {
   return basename(a.path.replace(/\/+$/, ''));
 }
 
+/** A last path component that names no entry of its own: the root, "." or "..". */
+function nameless(name: string): boolean {
+  return name === '' || name === '.' || name === '..';
+}
+
 export function registerWrite(p: Command): void {
   p.command('cp')
     .description('copy files and trees between the host and images, or between images')
@@ -80,9 +85,9 @@ Examples:
           const src = srcs[i]!;
           const a = addrs[i]!;
           const name = lastName(a);
-          // "img:/" (a filesystem's root) copies its contents into the destination.
-          const intoRoot = a.kind === 'image' && a.path.replace(/\/+/g, '/') === '/';
-          const to = dstIsDir && !intoRoot ? { ...dst, path: `${dst.path.replace(/\/+$/, '')}/${name}`, shown: childShown(dst, name) } : dst;
+          // A source without a name of its own ("img:/", "dir/.", "dir/..") copies its contents
+          // into the destination itself, as GNU cp does: "DST/.." would be outside it.
+          const to = dstIsDir && !nameless(name) ? { ...dst, path: `${dst.path.replace(/\/+$/, '')}/${name}`, shown: childShown(dst, name) } : dst;
           const progress = Progress.maybe(o.quiet ?? false, () => measure(src.ops, src.path, o.recursive ?? false));
           const copier = new Copier(
             src.ops, to.ops,
@@ -116,6 +121,12 @@ Examples:
           checkInterrupt();
           const src = resolve(s, a, true);
           const name = lastName(a);
+          // "." and ".." (and a filesystem's root) cannot move: rename(2) says EBUSY, and the
+          // copy-and-remove across filesystems would empty the directory they stand for.
+          if (nameless(name) || (src.img !== undefined && isRoot(src.img.proc, src.path))) {
+            status.fail(cannot('move', a.text, { code: 'EBUSY' }));
+            continue;
+          }
           const to = dstIsDir ? { ...dst, path: `${dst.path.replace(/\/+$/, '')}/${name}`, shown: childShown(dst, name) } : dst;
           if (o.clobber === false) {
             try {

@@ -4,7 +4,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync, readFileSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { tkl, sh, have, scratch } from './harness.js';
 
@@ -79,6 +79,36 @@ test('one filesystem named two ways (number and GPT name) is mounted once: mv be
     r = tkl(['stat', '--json', `${img}:/dir`]);
     assert.equal(r.code, 1);
     assert.equal(r.out, '', 'no "undefined" on stdout for a --json stat that failed');
+  } finally {
+    s.done();
+  }
+});
+
+test("'..' and '.' as the last name of a source never lead outside the destination", () => {
+  const s = scratch();
+  try {
+    const img = join(s.dir, 'a.img');
+    let r = tkl(['mkfs', '-t', 'vfat', '--size', '16M', img]);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(tkl(['mkdir', '-p', `${img}:/sub/inner`]).code, 0);
+    writeFileSync(join(s.dir, 'f'), 'data');
+    assert.equal(tkl(['cp', join(s.dir, 'f'), `${img}:/sub/inner/f`]).code, 0);
+    const out = join(s.dir, 'out');
+    mkdirSync(out);
+    // GNU cp copies the contents of "x/.." into DST itself; DST/.. is the scratch directory.
+    r = tkl(['cp', '-r', `${img}:/sub/inner/..`, out]);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(readFileSync(join(out, 'inner/f'), 'utf8'), 'data');
+    assert.equal(existsSync(join(s.dir, 'inner')), false, 'nothing written next to the destination');
+    // Moving "x/.." to another image would copy the parent and then empty it: refused.
+    const other = join(s.dir, 'b.img');
+    assert.equal(tkl(['mkfs', '-t', 'vfat', '--size', '16M', other]).code, 0);
+    r = tkl(['mv', `${img}:/sub/inner/..`, `${other}:/`]);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /cannot move .*Device or resource busy/);
+    r = tkl(['mv', `${img}:/`, `${other}:/`]);
+    assert.equal(r.code, 1, 'nor a whole filesystem');
+    assert.equal(tkl(['cat', `${img}:/sub/inner/f`]).out, 'data', 'the source image is intact');
   } finally {
     s.done();
   }
