@@ -325,11 +325,6 @@ export class Kernel {
     return undefined;
   }
 
-  /** How many attached or still-referenced mounts show `sb`. */
-  mountsOf(sb: SuperBlock): number {
-    return this.sbMounts.get(sb) ?? 0;
-  }
-
   /** Flushes every mounted filesystem (sync(2)). */
   syncAll(): void {
     for (const sb of this.sbMounts.keys()) sb.sync();

@@ -85,9 +85,6 @@ export class PathRef {
     return this.dentry.inode;
   }
 
-  equals(o: PathRef): boolean {
-    return this.mnt === o.mnt && this.dentry === o.dentry;
-  }
 }
 
 /**

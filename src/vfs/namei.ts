@@ -385,8 +385,3 @@ export function pathParent(task: Task, dirfd: number, path: string, flags: numbe
   nd.walk(path);
   return { nd, last: nd.last, type: nd.lastType, trailing: nd.trailing };
 }
-
-/** True when `e` is the given errno (for callers that treat one code specially). */
-export function isCode(e: unknown, code: Errno): boolean {
-  return e === code || (e instanceof Errno && e.errno === code.errno);
-}
