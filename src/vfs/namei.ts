@@ -9,6 +9,7 @@ import { AT_FDCWD } from '../abi/linux/fcntl.js';
 import { MAXSYMLINKS, NAME_MAX, PATH_MAX } from '../abi/linux/limits.js';
 import { S_ISVTX, S_IWOTH } from '../abi/linux/stat.js';
 import { EXDEV } from '../abi/linux/errno.js';
+import { MS_NOSYMFOLLOW } from '../abi/linux/mount.js';
 import { E, Errno } from '../kernel/errno.js';
 import type { Task } from '../kernel/task.js';
 import { Dentry } from './dentry.js';
@@ -253,6 +254,8 @@ export class Nameidata {
     const inode = this.dentry.inode;
     if (!inode.isSymlink) return null;
     if (how === WALK_TRAILING && !(this.flags & LOOKUP_FOLLOW)) return null;
+    // pick_link: a nosymfollow mount's links are never followed (readlink still reads them).
+    if (this.mnt.flags & MS_NOSYMFOLLOW) throw E.ELOOP;
     // Follow: the body is relative to the directory holding the link.
     this.mnt = saveMnt;
     this.dentry = saveDentry;

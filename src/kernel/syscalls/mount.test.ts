@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { fresh, throwsCode, enc } from '../../../test/conformance/helpers.js';
 import { AT_FDCWD, O_RDONLY, O_CREAT, O_WRONLY } from '../../abi/linux/fcntl.js';
 import {
-  MNT_DETACH, MS_BIND, MS_MOVE, MS_NODIRATIME, MS_NOATIME, MS_NOSUID, MS_RDONLY, MS_REC, MS_RELATIME, MS_REMOUNT, MS_STRICTATIME, ST_NOATIME,
+  MNT_DETACH, MS_BIND, MS_MOVE, MS_NODIRATIME, MS_NOATIME, MS_NOSUID, MS_NOSYMFOLLOW, MS_RDONLY, MS_REC, MS_RELATIME, MS_REMOUNT, MS_STRICTATIME, ST_NOATIME,
   ST_RDONLY, ST_RELATIME,
 } from '../../abi/linux/mount.js';
 import { O_DIRECTORY } from '../../abi/linux/fcntl.js';
@@ -191,4 +191,19 @@ test('a block device mounted twice shares one superblock; another type or RO sta
   k.sys.umount2('/b', 0);
   k.sys.mount(dev, '/c', 'vfat', MS_RDONLY, '');
   assert.equal(k.fs.readFile('/c/shared.txt', 'utf8'), 'one filesystem', 'flushed when the last mount went');
+});
+
+test('MS_NOSYMFOLLOW: symlinks on the mount are never followed (ELOOP), but readlink and lstat work', () => {
+  const k = fresh();
+  k.fs.mkdir('/mnt/n');
+  k.sys.mount('none', '/mnt/n', 'tmpfs', MS_NOSYMFOLLOW, '');
+  k.fs.writeFile('/mnt/n/target', 'x');
+  k.sys.symlink('target', '/mnt/n/link');
+  k.sys.symlink('/mnt/n', '/tmp/to-n');
+  throwsCode(() => k.sys.stat('/mnt/n/link'), 'ELOOP');
+  throwsCode(() => k.sys.openat(AT_FDCWD, '/mnt/n/link', O_RDONLY), 'ELOOP');
+  assert.equal(k.sys.readlink('/mnt/n/link'), 'target');
+  k.sys.lstat('/mnt/n/link');
+  assert.equal(k.fs.readFile('/tmp/to-n/target', 'utf8'), 'x', 'links elsewhere that lead into it are followed');
+  assert.match(k.fs.readFile('/proc/mounts', 'utf8'), /^none \/mnt\/n tmpfs rw,relatime,nosymfollow,/m);
 });
