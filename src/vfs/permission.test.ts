@@ -8,7 +8,7 @@ import { fresh, throwsCode, enc } from '../../test/conformance/helpers.js';
 import { boot } from '../index.js';
 import { AT_FDCWD, O_RDONLY, O_WRONLY, O_CREAT, R_OK, W_OK, X_OK, AT_EACCESS } from '../abi/linux/fcntl.js';
 import { S_ISGID, S_ISUID, UTIME_NOW, UTIME_OMIT } from '../abi/linux/stat.js';
-import { MS_RDONLY, MS_REMOUNT } from '../abi/linux/mount.js';
+import { MS_NOEXEC, MS_RDONLY, MS_REMOUNT } from '../abi/linux/mount.js';
 
 test('owner, group and other bits; supplementary groups', () => {
   const k = fresh();
@@ -222,4 +222,15 @@ test('access(W_OK) on a read-only filesystem is EROFS before the mode bits are a
   throwsCode(() => user.sys.access('/mnt/ro/f', W_OK), 'EROFS');
   throwsCode(() => k.sys.access('/mnt/ro/f', W_OK), 'EROFS');
   user.sys.access('/mnt/ro/f', R_OK);
+});
+
+test('access(X_OK) is EACCES on a noexec mount, whatever the mode bits', () => {
+  const k = fresh();
+  k.fs.mkdir('/mnt/nx');
+  k.sys.mount('none', '/mnt/nx', 'tmpfs', MS_NOEXEC, '');
+  k.fs.writeFile('/mnt/nx/tool', '#!/bin/sh');
+  k.sys.chmod('/mnt/nx/tool', 0o755);
+  throwsCode(() => k.sys.access('/mnt/nx/tool', X_OK), 'EACCES');
+  k.sys.access('/mnt/nx/tool', R_OK);
+  k.sys.access('/mnt/nx', X_OK);
 });

@@ -2,10 +2,11 @@
 // fallocate, faccessat2 (with their older forms). Linux's fs/open.c, fs/attr.c, fs/utimes.c.
 
 import {
-  AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE,
+  AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, X_OK, FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE,
   FALLOC_FL_KEEP_SIZE, FALLOC_FL_NO_HIDE_STALE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_UNSHARE_RANGE, FALLOC_FL_ZERO_RANGE,
 } from '../../abi/linux/fcntl.js';
 import { S_IFMT, S_IFREG, S_IFDIR, S_IFIFO, S_IFBLK, S_IRWXO, UTIME_NOW, UTIME_OMIT } from '../../abi/linux/stat.js';
+import { MS_NOEXEC } from '../../abi/linux/mount.js';
 import { E } from '../errno.js';
 import type { Task } from '../task.js';
 import { FMODE_PATH } from '../../vfs/file.js';
@@ -233,6 +234,8 @@ export function sys_faccessat2(t: Task, dirfd: number, path: string, mode: numbe
     const p = lookupAt(t, dirfd, path, fl);
     const inode = p.dentry.inode;
     if (m === 0) return 0;
+    // do_faccessat: nothing on a noexec mount is executable.
+    if (m & X_OK && inode.isReg && p.mnt.flags & MS_NOEXEC) throw E.EACCES;
     // inode_permission: a read-only filesystem (EROFS) and an immutable file (EPERM) refuse
     // writing before the mode bits are asked; a read-only mount only after them.
     if (m & MAY_WRITE) {
