@@ -105,7 +105,14 @@ function makeDisk(path: string, partBytes: number): number {
   return 2048 * 512;
 }
 
+/** The peer and the disk tools, with the Debian package of each. */
+const TOOLS: [string, string][] = [['mcopy', 'mtools'], ['mdir', 'mtools'], ['sgdisk', 'gdisk'], ['mkfs.fat', 'dosfstools'], ['diff', 'diffutils']];
+
 export async function run(ctx: BenchContext): Promise<BenchRow[]> {
+  const missing = TOOLS.filter(([t]) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0);
+  if (missing.length > 0) {
+    throw new Error(`the fat benchmark needs ${missing.map(([t, pkg]) => `${t} (Debian package ${pkg})`).join(', ')}`);
+  }
   // Trees and images live on tmpfs where there is one: this machine's disk is slow and erratic
   // for writes (cp -r of the tree takes 2–7 s), which would drown what the tools themselves do.
   const shm = existsSync('/dev/shm') ? mkdtempSync('/dev/shm/tkl-bench-fat-') : null;
@@ -132,13 +139,14 @@ async function runIn(ctx: BenchContext, base: string, onTmpfs: boolean): Promise
   const same = (out: string): void => void sh('diff', ['-r', src, out]);
 
   // Each side runs on fresh copies of the disk and fresh directories, alternating, best of
-  // three; the in-process tkl runs are warm after the first (the spawned rows show a cold start).
+  // five; the in-process tkl runs are warm after the first (the spawned rows show a cold start).
   const best = new Map<string, Took>();
   const keep = (k: string, t: Took): void => {
+    ctx.log(`${k}: ${t.wall.toFixed(3)} s, CPU ${t.cpu.toFixed(3)} s`);
     const b = best.get(k) ?? { wall: Infinity, cpu: Infinity };
     best.set(k, { wall: Math.min(b.wall, t.wall), cpu: Math.min(b.cpu, t.cpu) });
   };
-  const reps = ctx.scale < 1 ? 1 : 3;
+  const reps = ctx.scale < 1 ? 1 : 5;
   for (let rep = 0; rep < reps; rep++) {
     const theirs = fresh(`mtools-${rep}.img`);
     const mi = `${theirs}@@${offset}`;

@@ -47,7 +47,13 @@ const tsFromNs = (ns: bigint): Timespec => ({ sec: Number(ns / 1_000_000_000n), 
 function hostStat(s: nfs.BigIntStats): NodeStat {
   return {
     mode: Number(s.mode), size: Number(s.size), uid: Number(s.uid), gid: Number(s.gid), rdev: Number(s.rdev),
-    atime: tsFromNs(s.atimeNs), mtime: tsFromNs(s.mtimeNs),
+    // Only -p needs the times: made from the nanosecond fields when asked for.
+    get atime(): Timespec {
+      return tsFromNs(s.atimeNs);
+    },
+    get mtime(): Timespec {
+      return tsFromNs(s.mtimeNs);
+    },
   };
 }
 

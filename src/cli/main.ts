@@ -28,11 +28,14 @@ Examples:
   return p;
 }
 
+/** `tkl cat … | head`: a closed pipe ends output quietly, as coreutils does. */
+function onStdoutError(e: NodeJS.ErrnoException): void {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+}
+
 export async function main(argv: string[]): Promise<number> {
-  // `tkl cat … | head`: a closed pipe ends output quietly, as coreutils does.
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  });
+  // Once per process, also when main() runs many times in one (benchmarks, tests).
+  if (!process.stdout.listeners('error').includes(onStdoutError)) process.stdout.on('error', onStdoutError);
   const p = program();
   try {
     await p.parseAsync(argv, { from: 'user' });

@@ -77,13 +77,18 @@ function dosDate(days: number): number {
   return ((y - 1980) << 9) | (m << 5) | d;
 }
 
-/** `ts` at the precision of a modification time: whole 2-second units (Linux's fat_truncate_mtime). */
+/**
+ * `ts` at the precision of a modification time: whole 2-second units (Linux's
+ * fat_truncate_mtime), clamped to the DOS range. Days are 86,400 s and the range's ends are
+ * even, so this is the even second at or below (no calendar arithmetic on every write).
+ */
 export function truncateMtime(ts: Timespec): Timespec {
-  const [d, t] = timespecToDos(ts);
-  return dosToTimespec(d, t);
+  const sec = Math.min(MAX_SEC, Math.max(MIN_SEC, ts.sec));
+  return { sec: sec - (sec % 2), nsec: 0 };
 }
 
-/** `ts` at the precision of an access time: the day (fat_truncate_atime). */
+/** `ts` at the precision of an access time: the day (fat_truncate_atime), clamped to the DOS range. */
 export function truncateAtime(ts: Timespec): Timespec {
-  return dosToTimespec(timespecToDos(ts)[0], 0);
+  const sec = Math.min(MAX_SEC, Math.max(MIN_SEC, ts.sec));
+  return { sec: sec - (sec % 86400), nsec: 0 };
 }

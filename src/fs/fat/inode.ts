@@ -1,8 +1,10 @@
 // FatInode: a file or directory of a FAT volume. A directory reads its entries once (long
 // names assembled and checked against their short entry's checksum) and keeps them, with
 // which 32-byte slots are free, so lookups, creates and removals touch only the slots they
-// change. A file keeps its cluster chain; data moves in runs of contiguous clusters straight
-// between the device and the caller's buffer, partial sectors through the buffer cache.
+// change; a listing makes no inodes. A file keeps its cluster chain; data moves in runs of
+// contiguous clusters straight between the device and the caller's buffer, a run that is not
+// whole sectors through the volume's scratch buffer in one device call (file data never
+// enters the buffer cache, which only answers for blocks it already holds).
 // Rules of Linux's vfat: names match regardless of case; symlink, link, mknod and xattrs are
 // unsupported (EPERM/EOPNOTSUPP from the Inode defaults); chown to another owner is EPERM.
 

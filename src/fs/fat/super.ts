@@ -2,6 +2,8 @@
 // mount checks the boot sector, loads the FAT, reads FSInfo's hints, and marks the volume
 // dirty in the boot sector's state byte until a clean unmount, as Linux does. sync writes
 // the FAT to every copy, the directories and FSInfo (exact free count, next-free hint).
+// File data read forward in small pieces comes through a read-ahead window, dropped when
+// file data is written or clusters change hands.
 // Mount options as Linux vfat: uid, gid, umask, fmask, dmask, quiet, showexec, and the
 // character-set and naming options Linux accepts (utf8, iocharset, codepage, shortname, tz).
 
