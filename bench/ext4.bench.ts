@@ -64,9 +64,10 @@ function tklCopyIn(k: Tkl, src: string, dst: string): void {
         walk(r);
       } else if (ent.isFile()) {
         const hfd = fs.openSync(join(src, r), 'r');
+        const size = fs.fstatSync(hfd).size;
         const fd = sys.open(`${dst}/${r}`, O_WRONLY | O_CREAT | O_TRUNC, 0o644);
-        for (let pos = 0; ; ) {
-          const n = fs.readSync(hfd, buf, 0, buf.length, pos);
+        for (let pos = 0; pos < size; ) {
+          const n = fs.readSync(hfd, buf, 0, Math.min(buf.length, size - pos), pos);
           if (n === 0) break;
           sys.pwrite64(fd, n === buf.length ? buf : buf.subarray(0, n), n, pos);
           pos += n;
@@ -92,9 +93,10 @@ function tklCopyOut(k: Tkl, src: string, dst: string): void {
         walk(r);
       } else if (e.type === 8) {
         const fd = sys.open(`${src}/${r}`, 0);
+        const size = sys.fstat(fd).size;
         const hfd = fs.openSync(join(dst, r), 'w');
-        for (let pos = 0; ; ) {
-          const n = sys.pread64(fd, buf, buf.length, pos);
+        for (let pos = 0; pos < size; ) {
+          const n = sys.pread64(fd, buf, Math.min(buf.length, size - pos), pos);
           if (n === 0) break;
           fs.writeSync(hfd, buf, 0, n, pos);
           pos += n;
@@ -141,7 +143,30 @@ function mountTkl(img: string, ro: boolean): Tkl {
   return k;
 }
 
+/** A scratch directory on tmpfs when there is room (so the shared disk's waits do not swamp the figures). */
+function scratchDir(fallback: string): { dir: string; cleanup(): void } {
+  try {
+    const st = fs.statfsSync('/dev/shm');
+    if (st.bavail * st.bsize > 3 * 2 ** 30) {
+      const dir = fs.mkdtempSync('/dev/shm/tkl-bench-ext4-');
+      return { dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+    }
+  } catch {
+    // no /dev/shm
+  }
+  return { dir: fallback, cleanup: () => {} };
+}
+
 export async function run(ctx: BenchContext): Promise<BenchRow[]> {
+  const scratch = scratchDir(ctx.tmpdir);
+  try {
+    return await runIn({ ...ctx, tmpdir: scratch.dir });
+  } finally {
+    scratch.cleanup();
+  }
+}
+
+async function runIn(ctx: BenchContext): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const root = process.getuid?.() === 0;
   const haveE2fs = spawnSync('which', ['mke2fs']).status === 0;
@@ -350,9 +375,16 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   k.sys.close(fd);
   k.sys.umount2('/mnt/img', 0);
   rows.push({ case: seq, subject: 'tkl', value: bigSize / 2 ** 20 / tRead, unit: 'MiB/s', higherIsBetter: true, note: '1 MiB preads, warm page cache' });
+  // The same bytes straight from the image: the file's own extents (debugfs tells where).
+  const runs: [number, number][] = [];
+  if (haveE2fs) {
+    const ex = execFileSync('debugfs', ['-R', 'ex /big0.bin', img], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    for (const m of ex.matchAll(/^\s*\d+\/\s*\d+\s+\d+\/\s*\d+\s+\d+\s*-\s*\d+\s+(\d+)\s*-\s*(\d+)/gm)) runs.push([Number(m[1]) * 4096, (Number(m[2]) + 1) * 4096]);
+  }
+  if (runs.length === 0) runs.push([256 << 20, (256 << 20) + bigSize]);
   const hfd = fs.openSync(img, 'r');
   const tRaw = await timeIt(() => {
-    for (let pos = 0; pos < bigSize; ) pos += fs.readSync(hfd, buf, 0, buf.length, (256 << 20) + pos);
+    for (const [from, to] of runs) for (let pos = from; pos < to; ) pos += fs.readSync(hfd, buf, 0, Math.min(buf.length, to - pos), pos);
   }, 5);
   fs.closeSync(hfd);
   rows.push({ case: seq, subject: 'raw image file (dd bs=1M)', value: bigSize / 2 ** 20 / tRaw, unit: 'MiB/s', higherIsBetter: true, note: 'the physical limit' });

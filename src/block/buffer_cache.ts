@@ -12,6 +12,8 @@ import { EIO } from '../abi/linux/errno.js';
 
 export class BufferHead {
   dirty = false;
+  /** The cache's access count when this block last moved to the back of the LRU order. */
+  tick = 0;
   constructor(
     readonly block: number,
     readonly data: Uint8Array,
@@ -39,6 +41,7 @@ export class BufferCache {
   private readonly dirty = new Set<BufferHead>();
   private readonly maxBlocks: number;
   private readonly autoWriteback: boolean;
+  private ticks = 0;
 
   constructor(
     readonly dev: BlockDevice,
@@ -58,14 +61,20 @@ export class BufferCache {
   get(block: number): BufferHead {
     const hit = this.map.get(block);
     if (hit !== undefined) {
-      // Map order is the LRU order: move to the back.
-      this.map.delete(block);
-      this.map.set(block, hit);
+      // Map order is the LRU order: move to the back — but only once it has aged a little,
+      // so hot blocks do not pay a delete and an insert on every access.
+      const now = ++this.ticks;
+      if (now - hit.tick > this.maxBlocks >>> 3) {
+        hit.tick = now;
+        this.map.delete(block);
+        this.map.set(block, hit);
+      }
       return hit;
     }
     this.checkRange(block, 1);
     const bh = new BufferHead(block, new Uint8Array(this.blockSize));
     this.dev.read(block * this.blockSize, bh.data);
+    bh.tick = ++this.ticks;
     this.insert(bh);
     return bh;
   }

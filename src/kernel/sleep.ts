@@ -97,7 +97,9 @@ class Sleeper<T> {
         return;
       }
       if (e instanceof Blocked) {
-        // The deadline passed and the call would still block: its timeout result.
+        // The deadline passed and the call would still block: its timeout result. The new
+        // attempt is given up, so it lets go of what it holds.
+        e.abandon?.();
         try {
           v = this.b.timeout!();
         } catch (e2) {

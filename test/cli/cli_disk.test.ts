@@ -129,3 +129,21 @@ test('copying out of an ext4 image: its symlinks are recreated, never followed o
     s.done();
   }
 });
+
+test('tkl info names the same ext4 features as dumpe2fs, and the label and UUID', { skip }, () => {
+  const s = scratch();
+  try {
+    const img = join(s.dir, 'e.img');
+    assert.equal(sh(`truncate -s 64M '${img}' && mkfs.ext4 -q -F -L infotest -U 0d2c7c3e-1111-4222-8333-944455566677 '${img}'`).code, 0);
+    const info = JSON.parse(tkl(['info', '--json', img]).out);
+    const dump = sh(`dumpe2fs -h '${img}' 2>/dev/null`).out;
+    const want = dump.match(/^Filesystem features:\s+(.*)$/m)![1]!.trim().split(/\s+/).sort();
+    assert.deepEqual([...info.features].sort(), want);
+    assert.equal(info.label, 'infotest');
+    assert.equal(info.uuid, '0d2c7c3e-1111-4222-8333-944455566677');
+    assert.equal(info.type, 'ext4');
+    assert.equal(info.journal, 'internal (inode 8)');
+  } finally {
+    s.done();
+  }
+});

@@ -109,6 +109,20 @@ describe('ext4 journal: tkl commits', { skip: missing ?? false }, () => {
   });
   after(() => tmp?.cleanup());
 
+  it('MS_SYNCHRONOUS commits every operation before it returns', () => {
+    const img = join(tmp.dir, 'sync.img');
+    mke2fs(img, 16 << 20, ['-t', 'ext4']);
+    const k = mountTkl(img, { flags: 16 /* MS_SYNCHRONOUS */ });
+    k.fs.writeFile('/mnt/img/a', 'synchronous');
+    // A crash now: the image already holds the file, consistently.
+    const copy = join(tmp.dir, 'sync-copy.img');
+    fs.copyFileSync(img, copy);
+    run('debugfs', ['-w', '-R', 'feature -needs_recovery', copy]);
+    assert.deepEqual(e2fsck(copy).problems, []);
+    assert.equal(run('debugfs', ['-R', 'cat /a', copy]), 'synchronous');
+    k.sys.umount2('/mnt/img', 0);
+  });
+
   it('a tkl mount leaves needs_recovery set while mounted, and logs through the journal', () => {
     const img = join(tmp.dir, 'img');
     mke2fs(img, 32 << 20, ['-t', 'ext4']);
@@ -129,6 +143,31 @@ describe('ext4 journal: tkl commits', { skip: missing ?? false }, () => {
   });
 });
 
+describe('ext4 remount', { skip: missing ?? false }, () => {
+  let tmp: ReturnType<typeof tempDir>;
+  before(() => {
+    tmp = tempDir();
+  });
+  after(() => tmp?.cleanup());
+
+  it('read-only → read-write → read-only: writes land, the image is clean after each', () => {
+    const img = join(tmp.dir, 'remount.img');
+    mke2fs(img, 16 << 20, ['-t', 'ext4']);
+    const k = mountTkl(img, { readOnly: false, flags: 1 });
+    assert.throws(() => k.fs.writeFile('/mnt/img/x', 'no'), { code: 'EROFS' });
+    k.sys.mount('', '/mnt/img', '', 32 /* MS_REMOUNT */, '');
+    k.fs.writeFile('/mnt/img/x', 'yes');
+    assert.match(run('dumpe2fs', ['-h', img]), /needs_recovery/);
+    k.sys.mount('', '/mnt/img', '', 32 | 1, '');
+    assert.doesNotMatch(run('dumpe2fs', ['-h', img]), /needs_recovery/);
+    const f = e2fsck(img);
+    assert.deepEqual(f.problems, [], f.output);
+    assert.throws(() => k.fs.writeFile('/mnt/img/y', 'no'), { code: 'EROFS' });
+    k.sys.umount2('/mnt/img', 0);
+    withLoopMount(img, 'ro', (m) => assert.equal(fs.readFileSync(join(m, 'x'), 'utf8'), 'yes'));
+  });
+});
+
 describe('ext4 journal: crafted transactions (revoke records, an uncommitted tail)', { skip: missing ?? false }, () => {
   let tmp: ReturnType<typeof tempDir>;
   before(() => {
@@ -136,9 +175,10 @@ describe('ext4 journal: crafted transactions (revoke records, an uncommitted tai
   });
   after(() => tmp?.cleanup());
 
-  for (const csum of [false, true]) {
-    it(`${csum ? 'csum v3 + 64-bit tags' : 'no journal checksums'}: revoked blocks stay, committed ones land, the uncommitted tail is ignored — as e2fsck replays it`, () => {
-      const img = join(tmp.dir, `craft-${csum}`);
+  for (const kind of ['none', 'v2', 'v3'] as const) {
+    const csum = kind !== 'none';
+    it(`${kind === 'v3' ? 'csum v3 + 64-bit tags' : kind === 'v2' ? 'csum v2 + 64-bit tags' : 'no journal checksums'}: revoked blocks stay, committed ones land, the uncommitted tail is ignored — as e2fsck replays it`, () => {
+      const img = join(tmp.dir, `craft-${kind}`);
       fs.closeSync(fs.openSync(img, 'w'));
       fs.truncateSync(img, 16 << 20);
       const d = fileDisk(img);
@@ -159,7 +199,7 @@ describe('ext4 journal: crafted transactions (revoke records, an uncommitted tai
       const uuid = jsb.slice(0x30, 0x40);
       const seed = crc32c(0xffffffff, uuid);
       if (csum) {
-        be(jsb, 0x28, 0x10 | 0x2 | 0x1); // CSUM_V3 | 64BIT | REVOKE
+        be(jsb, 0x28, (kind === 'v3' ? 0x10 : 0x8) | 0x2 | 0x1); // CSUM_V3 or CSUM_V2 | 64BIT | REVOKE
         jsb[0x50] = 4; // crc32c
       }
       const S = 7;
@@ -179,12 +219,20 @@ describe('ext4 journal: crafted transactions (revoke records, an uncommitted tai
         header(desc, 1, seq);
         const data = jb(l + 1);
         data.fill(fill);
-        if (csum) {
+        if (kind === 'v3') {
           be(desc, 12, target);
           be(desc, 16, 0x8); // LAST_TAG (first tag: the UUID follows)
           be(desc, 20, 0);
           be(desc, 24, crc32c(crc32cBE32(seed, seq), data));
           desc.set(uuid, 28);
+        } else if (kind === 'v2') {
+          // journal_block_tag_t with 64-bit numbers and the v2 pad: 14 bytes.
+          const dvd = new DataView(desc.buffer, desc.byteOffset);
+          be(desc, 12, target);
+          dvd.setUint16(16, crc32c(crc32cBE32(seed, seq), data) & 0xffff, false);
+          dvd.setUint16(18, 0x8, false);
+          be(desc, 20, 0);
+          desc.set(uuid, 26);
         } else {
           be(desc, 12, target);
           new DataView(desc.buffer, desc.byteOffset).setUint16(18, 0x8, false);
@@ -224,7 +272,7 @@ describe('ext4 journal: crafted transactions (revoke records, an uncommitted tai
       dv.setUint32(sbo + 0x60, dv.getUint32(sbo + 0x60, true) | 0x4, true);
       dv.setUint32(sbo + 0x3fc, crc32c(0xffffffff, b.subarray(sbo, sbo + 0x3fc)), true);
       fs.writeFileSync(img, b);
-      const viaE2fsck = join(tmp.dir, `e2fsck-${csum}`);
+      const viaE2fsck = join(tmp.dir, `e2fsck-${kind}`);
       fs.copyFileSync(img, viaE2fsck);
       spawnSync('e2fsck', ['-fy', viaE2fsck]);
       const expected = new Uint8Array(3072).fill(0x11);

@@ -60,6 +60,12 @@ describe('ext4 mkfs', { skip: missing ?? false }, () => {
       });
       const f2 = e2fsck(img);
       assert.deepEqual(f2.problems, [], f2.output);
+      // statfs as Linux reports it.
+      const linuxDf = withLoopMount(img, 'ro', (m) => run('stat', ['-f', '-c', '%b %f %a %c %d %S', m]).trim());
+      const ro = mountTkl(img, { readOnly: true, type: opts?.type ?? 'ext4' });
+      const st = ro.sys.statfs('/mnt/img');
+      ro.sys.umount2('/mnt/img', 0);
+      assert.equal(`${st.blocks} ${st.bfree} ${st.bavail} ${st.files} ${st.ffree} ${st.bsize}`, linuxDf);
       const k = mountTkl(img, { type: opts?.type ?? 'ext4' });
       assert.equal(k.fs.readFile('/mnt/img/linux/f99', 'utf8'), 'x'.repeat(9900));
       assert.deepEqual(k.fs.readdir('/mnt/img').sort(), ['linux', 'lost+found']);

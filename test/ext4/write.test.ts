@@ -37,7 +37,8 @@ type Op =
   | { t: 'chown'; any: number; uid: number; gid: number }
   | { t: 'utimes'; any: number; a: number; m: number; frac: number }
   | { t: 'setxattr'; any: number; x: number; size: number; seed: number }
-  | { t: 'removexattr'; any: number; x: number };
+  | { t: 'removexattr'; any: number; x: number }
+  | { t: 'fallocate'; file: number; off: number; len: number; keep: boolean; punch: boolean };
 
 const idx = fc.nat(1000);
 const opArb: fc.Arbitrary<Op> = fc.oneof(
@@ -56,6 +57,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ t: fc.constant('utimes' as const), any: idx, a: fc.nat(TIMES.length - 1), m: fc.nat(TIMES.length - 1), frac: fc.nat(63) }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('setxattr' as const), any: idx, x: fc.nat(XNAMES.length - 1), size: fc.oneof(fc.nat(40), fc.nat(3000)), seed: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('removexattr' as const), any: idx, x: fc.nat(XNAMES.length - 1) }) },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant('fallocate' as const), file: idx, off: fc.oneof(fc.nat(20000), fc.nat(400000)), len: fc.integer({ min: 1, max: 100000 }), keep: fc.boolean(), punch: fc.boolean() }) },
 );
 
 /** The entries of the reference tree (relative paths, sorted), by kind. */
@@ -204,6 +206,25 @@ function applyOp(op: Op, ref: string, k: Tkl, mnt: string): [string, string, str
         const r = spawnSync('setfattr', ['-h', '-n', name, '-v', '0x' + Buffer.from(v).toString('hex'), H(p)], { encoding: 'utf8' });
         if (r.status !== 0) throw Object.assign(new Error(r.stderr), { code: /No space/.test(r.stderr) ? 'ENOSPC' : /too large|Argument list/.test(r.stderr) ? 'E2BIG' : r.stderr.trim() });
       }), outcome(() => sys.lsetxattr(T(p), name, v, 0))];
+    }
+    case 'fallocate': {
+      const p = pick(l.files, op.file);
+      if (p === undefined) return ['skip', 'ok', 'ok'];
+      const args = ['-o', String(op.off), '-l', String(op.len)];
+      if (op.punch) args.unshift('-p');
+      else if (op.keep) args.unshift('-n');
+      const mode = op.punch ? 0x3 : op.keep ? 0x1 : 0;
+      return [`fallocate ${p} ${op.punch ? 'punch' : op.keep ? 'keep' : ''} @${op.off}+${op.len}`, outcome(() => {
+        const r = spawnSync('fallocate', [...args, H(p)], { encoding: 'utf8' });
+        if (r.status !== 0) throw Object.assign(new Error(r.stderr), { code: /No space/.test(r.stderr) ? 'ENOSPC' : /not supported|unsupported/.test(r.stderr) ? 'EOPNOTSUPP' : r.stderr.trim() });
+      }), outcome(() => {
+        const fd = sys.open(T(p), 0o1);
+        try {
+          sys.fallocate(fd, mode, op.off, op.len);
+        } finally {
+          sys.close(fd);
+        }
+      })];
     }
     case 'removexattr': {
       const p = pick(l.all, op.any);
@@ -469,6 +490,42 @@ describe('ext4 write: structures under growth', { skip: missing ?? false }, () =
     withLoopMount(crash2, 'rw', () => {});
     const f2 = e2fsck(crash2);
     assert.deepEqual(f2.problems, [], f2.output);
+  });
+
+  it('inline-data files and directories made by Linux, and shared xattr blocks, change correctly', () => {
+    const img = join(tmp.dir, 'inline.img');
+    mke2fs(img, 32 << 20, ['-t', 'ext4', '-b', '4096', '-O', 'inline_data']);
+    withLoopMount(img, 'rw', (m) => {
+      fs.mkdirSync(join(m, 'small'));
+      for (let i = 0; i < 3; i++) fs.writeFileSync(join(m, 'small', `s${i}`), `tiny ${i}`);
+      fs.writeFileSync(join(m, 'in60'), 'x'.repeat(50));
+      fs.writeFileSync(join(m, 'in100'), 'y'.repeat(100));
+      for (const f of ['a', 'b']) {
+        fs.writeFileSync(join(m, f), f);
+        run('setfattr', ['-n', 'user.shared', '-v', '0x' + '5a'.repeat(1500), join(m, f)]);
+      }
+    });
+    assert.match(run('debugfs', ['-R', 'stat /in60', img]), /Flags: 0x10000000/, 'Linux made an inline file');
+    const acl = (p: string): string => /File ACL: (\d+)/.exec(run('debugfs', ['-R', `stat ${p}`, img]))![1]!;
+    assert.ok(acl('/a') !== '0' && acl('/a') === acl('/b'), 'Linux shares one xattr block between a and b');
+    const k = mountTkl(img);
+    k.fs.appendFile('/mnt/img/in60', 'z'.repeat(5000));
+    k.sys.truncate('/mnt/img/in100', 10);
+    for (let i = 3; i < 40; i++) k.fs.writeFile(`/mnt/img/small/s${i}`, `more ${i}`);
+    k.sys.unlink('/mnt/img/small/s0');
+    k.sys.setxattr('/mnt/img/a', 'user.shared', new Uint8Array(1500).fill(1), 0);
+    k.sys.umount2('/mnt/img', 0);
+    const f = e2fsck(img);
+    assert.deepEqual(f.problems, [], f.output);
+    withLoopMount(img, 'ro', (m) => {
+      assert.equal(fs.readFileSync(join(m, 'in60'), 'utf8'), 'x'.repeat(50) + 'z'.repeat(5000));
+      assert.equal(fs.readFileSync(join(m, 'in100'), 'utf8'), 'y'.repeat(10));
+      assert.equal(fs.readdirSync(join(m, 'small')).length, 39);
+      assert.equal(fs.readFileSync(join(m, 'small', 's39'), 'utf8'), 'more 39');
+      assert.equal(fs.readFileSync(join(m, 'small', 's1'), 'utf8'), 'tiny 1');
+      assert.match(run('getfattr', ['-n', 'user.shared', '-e', 'hex', join(m, 'a')]), /=0x(01)+\n/);
+      assert.match(run('getfattr', ['-n', 'user.shared', '-e', 'hex', join(m, 'b')]), /=0x(5a)+\n/);
+    });
   });
 
   it('filling the filesystem gives ENOSPC and leaves it consistent', () => {

@@ -76,6 +76,8 @@ function defineSync(name: string, entry: SyscallEntry): void {
       try {
         return fn(this.task, ...args);
       } catch (e) {
+        // A call that would wait answers EAGAIN here, letting go of what its attempt holds.
+        if (e instanceof Blocked) e.abandon?.();
         throw toSystemError(e, name, paths, args);
       } finally {
         k.openContext.noWait = false;

@@ -7,7 +7,7 @@
 import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, RENAME_EXCHANGE, XATTR_CREATE, XATTR_REPLACE } from '../../abi/linux/fcntl.js';
 import { S_IFBLK, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, modeToDtype, S_IFIFO, S_IFSOCK } from '../../abi/linux/stat.js';
 import { E, errno } from '../../kernel/errno.js';
-import { EINVAL, ENAMETOOLONG, EUCLEAN } from '../../abi/linux/errno.js';
+import { EINVAL, ENAMETOOLONG } from '../../abi/linux/errno.js';
 import { Inode, type DirEmit, type NewInode, type SetAttr } from '../../vfs/inode.js';
 import type { Timespec } from '../../vfs/time.js';
 import { checkXattrName, checkXattrValue } from '../../vfs/xattr.js';
@@ -18,7 +18,7 @@ import { FileMap } from './extent_map.js';
 import {
   DIRENT, DIRENT_TAIL_FT, DIRENT_TAIL_SIZE, DX_NODE_ENTRIES, EH, EXT2_GOOD_OLD_INODE_SIZE, EXT4_APPEND_FL, EXT4_EXTENTS_FL,
   EXT4_EXT_MAGIC, EXT4_HUGE_FILE_FL, EXT4_IMMUTABLE_FL, EXT4_INDEX_FL, EXT4_INLINE_DATA_FL, EXT4_NAME_LEN,
-  EXT4_ENCRYPT_FL, EXT4_EA_INODE_FL, I_BLOCK_SIZE, INO, XATTR_INDEX_SYSTEM, corrupt, decodeTime, direntSize,
+  I_BLOCK_SIZE, INO, XATTR_INDEX_SYSTEM, corrupt, decodeTime, direntSize,
   encodeTimeExtra, fitsInInode, le16, le32, recLenToDisk, set16, set32, DX_ROOT_INFO,
 } from './layout.js';
 import type { Ext4Fs } from './super.js';
@@ -485,7 +485,10 @@ export class Ext4Inode extends Inode {
     const fs = this.sb;
     fs.checkWritable();
     if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE)) throw E.EOPNOTSUPP;
+    // Preallocation needs unwritten extents; block-mapped files can only punch (as in Linux).
+    if (!(mode & FALLOC_FL_PUNCH_HOLE) && !(this.iflags & EXT4_EXTENTS_FL) && !this.isInline) throw E.EOPNOTSUPP;
     if (this.isInline) this.convertInlineFile();
+    if (!(mode & FALLOC_FL_PUNCH_HOLE) && !(this.iflags & EXT4_EXTENTS_FL)) throw E.EOPNOTSUPP;
     const bs = fs.blockSize;
     const map = this.map();
     if (mode & FALLOC_FL_PUNCH_HOLE) {
@@ -628,10 +631,8 @@ export class Ext4Inode extends Inode {
     if (size > 65536) throw corrupt(`inode ${this.ino}: symlink of ${size} bytes`);
     if (this.isInline) return this.inlineData().slice(0, size);
     const dataBlocks = this.blocks - (this.fileAcl !== 0 ? this.perBlock512() : 0);
-    if (!(this.iflags & EXT4_EXTENTS_FL) && dataBlocks === 0 && size < I_BLOCK_SIZE) {
-      return this.iblock.slice(0, size);
-    }
-    if ((this.iflags & EXT4_EXTENTS_FL) === 0 && size < I_BLOCK_SIZE && dataBlocks === 0) return this.iblock.slice(0, size);
+    // A fast symlink: the target in i_block, no data block (§ Symbolic Links).
+    if (!(this.iflags & EXT4_EXTENTS_FL) && dataBlocks === 0 && size < I_BLOCK_SIZE) return this.iblock.slice(0, size);
     const out = new Uint8Array(size);
     this.readBlocks(0, out, 0, size);
     return out;
@@ -1275,8 +1276,8 @@ export class Ext4Inode extends Inode {
       if (src.isDir && this !== dst) {
         src.setDotDot(dst.ino);
         this.nlink--;
-        if (tgt === null || !tgt.isDir) dst.nlink++;
-        else dst.nlink++;
+        // The moved directory's ".." now counts in dst (a replaced directory's was taken off above).
+        dst.nlink++;
       }
       src.ctime = now;
       src.markDirty();
@@ -1469,12 +1470,6 @@ export class Ext4Inode extends Inode {
     if (this.sb.readOnly) return;
     this.releaseStorage();
     this.sb.opDone();
-  }
-
-  /** The flags Linux refuses to work with here. */
-  checkUsable(): void {
-    if (this.iflags & EXT4_ENCRYPT_FL) throw E.EOPNOTSUPP;
-    if (this.iflags & EXT4_EA_INODE_FL) throw errno(EUCLEAN, `ext4: inode ${this.ino} is an xattr value inode`);
   }
 }
 

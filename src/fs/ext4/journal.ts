@@ -5,7 +5,7 @@
 
 import type { BlockDevice } from '../../block/block_device.js';
 import type { BufferHead } from '../../block/buffer_cache.js';
-import { EROFS } from '../../abi/linux/errno.js';
+import { EINVAL, EROFS } from '../../abi/linux/errno.js';
 import { errno } from '../../kernel/errno.js';
 import { loadBlockMap, loadExtentTree, type MapSource } from './bmap.js';
 import { crc32c, crc32cBE32 } from './crc.js';
@@ -227,6 +227,11 @@ export function replayJournal(device: BlockDevice, sb: Uint8Array): void {
 
   const start = be32(j.jsb, JSB.START);
   let endSeq = be32(j.jsb, JSB.SEQUENCE);
+  if (start !== 0 && j.incompat & JBD2_FEATURE_INCOMPAT_FAST_COMMIT) {
+    // Fast-commit blocks hold changes the regular log does not: replaying only the log would
+    // silently lose them.
+    throw errno(EINVAL, 'ext4: the journal needs a fast-commit replay, which tkl does not do (run e2fsck first)');
+  }
   if (start !== 0) {
     if (start < j.first || start >= j.maxlen) throw corrupt(`journal superblock: log start ${start} outside [${j.first}, ${j.maxlen})`);
     const usable = j.maxlen - (j.incompat & JBD2_FEATURE_INCOMPAT_FAST_COMMIT ? be32(j.jsb, JSB.NUM_FC_BLKS) || 256 : 0);
@@ -378,12 +383,17 @@ export class Journal {
     const inode = fs.iget(fs.journalIno);
     const map = inode.map();
     const j = openInfo(map, fs.blockSize, (p, into) => fs.cache.readRun(p, 1, into, 0), map.mappedBlocks);
-    if (!fs.readOnly) {
-      if (j.incompat & ~JBD2_KNOWN_INCOMPAT) throw errno(EROFS, `ext4: journal has unknown features 0x${j.incompat.toString(16)}; mount it read-only`);
-      if (be32(j.jsb, JSB.FEATURE_COMPAT) & JBD2_FEATURE_COMPAT_CHECKSUM) throw errno(EROFS, 'ext4: journal uses v1 checksums, which tkl does not write; mount it read-only');
-      if (be32(j.jsb, JSB.START) !== 0) throw errno(EROFS, 'ext4: journal is not empty; it needs recovery');
-    }
-    return new Journal(fs, j);
+    const journal = new Journal(fs, j);
+    if (!fs.readOnly) journal.checkWritable();
+    return journal;
+  }
+
+  /** Whether tkl can log transactions in this journal. Errors: EROFS saying why not. */
+  checkWritable(): void {
+    const j = this.j;
+    if (j.incompat & ~JBD2_KNOWN_INCOMPAT) throw errno(EROFS, `ext4: journal has unknown features 0x${j.incompat.toString(16)}; mount it read-only`);
+    if (be32(j.jsb, JSB.FEATURE_COMPAT) & JBD2_FEATURE_COMPAT_CHECKSUM) throw errno(EROFS, 'ext4: journal uses v1 checksums, which tkl does not write; mount it read-only');
+    if (be32(j.jsb, JSB.START) !== 0) throw errno(EROFS, 'ext4: journal is not empty; it needs recovery');
   }
 
   /**

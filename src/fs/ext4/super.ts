@@ -6,17 +6,16 @@
 
 import type { BlockDevice } from '../../block/block_device.js';
 import { BufferCache, type BufferHead } from '../../block/buffer_cache.js';
-import { EINVAL, ENOSPC, EROFS, EUCLEAN } from '../../abi/linux/errno.js';
-import { EXT4_SUPER_MAGIC as STATFS_MAGIC, MS_RDONLY } from '../../abi/linux/mount.js';
-import { S_IFDIR, S_IFMT } from '../../abi/linux/stat.js';
+import { EBUSY, EINVAL, EROFS } from '../../abi/linux/errno.js';
+import { EXT4_SUPER_MAGIC as STATFS_MAGIC, MS_RDONLY, MS_SYNCHRONOUS } from '../../abi/linux/mount.js';
 import { E, errno } from '../../kernel/errno.js';
 import type { HostOps } from '../../host/host_ops.js';
 import type { FileSystemType, MountContext, StatFs, SuperBlock } from '../../vfs/superblock.js';
 import { parseMountData } from '../../vfs/superblock.js';
-import type { Clock, Timespec } from '../../vfs/time.js';
+import type { Clock } from '../../vfs/time.js';
 import { crc16, crc32c, crc32cU32 } from './crc.js';
 import {
-  BG_BLOCK_UNINIT, BG_INODE_UNINIT, BG_INODE_ZEROED, COMPAT_HAS_JOURNAL, COMPAT_SPARSE_SUPER2, DESC_SIZE_64BIT,
+  BG_BLOCK_UNINIT, BG_INODE_UNINIT, COMPAT_HAS_JOURNAL, COMPAT_SPARSE_SUPER2, DESC_SIZE_64BIT,
   EXT2_ERROR_FS, EXT2_FLAGS_UNSIGNED_HASH, EXT2_GOOD_OLD_FIRST_INO, EXT2_GOOD_OLD_INODE_SIZE, EXT2_JOURNAL_INO,
   EXT2_ROOT_INO, EXT2_VALID_FS, EXT4_CRC32C_CHKSUM, EXT4_SUPER_MAGIC, GOOD_OLD_DESC_SIZE, INCOMPAT_64BIT,
   INCOMPAT_CSUM_SEED, INCOMPAT_FILETYPE, INCOMPAT_FLEX_BG, INCOMPAT_META_BG, INCOMPAT_NAMES, INCOMPAT_RECOVER,
@@ -24,7 +23,7 @@ import {
   RO_COMPAT_HUGE_FILE, RO_COMPAT_METADATA_CSUM, RO_COMPAT_NAMES, RO_COMPAT_SPARSE_SUPER, RO_COMPAT_SUPPORTED,
   RO_COMPAT_DIR_NLINK, RO_COMPAT_LARGE_FILE, SB, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, COMPAT_EXT_ATTR, COMPAT_DIR_INDEX,
   type GroupDesc, corrupt, emitGroupDesc, featureNames, join, le16, le32, parseGroupDesc, set16, set32, u8, lo32,
-  hi32, GD, INCOMPAT_MMP, EXT4_EXTENTS_FL, INO, COMPAT_NAMES,
+  hi32, GD, INCOMPAT_MMP, INO, COMPAT_NAMES,
 } from './layout.js';
 import { Ext4Inode } from './inode.js';
 import type { MapSink, MapSource } from './bmap.js';
@@ -108,7 +107,7 @@ export class Ext4Fs implements SuperBlock {
   readonly journal: Journal | null;
   /** The block group searched first for the next allocation of a new directory. */
   private lastDirGroup = 0;
-  private killed = false;
+  killed = false;
   private readonly opts: Map<string, string>;
   readonly errorsContinue: boolean;
   /** Mounted read-write and the clean state on disk was taken away (restored on unmount). */
@@ -134,6 +133,10 @@ export class Ext4Fs implements SuperBlock {
     this.errorsContinue = true;
     let device = ctx.device;
     if (device === null) throw E.ENOTBLK;
+    // One device, one filesystem state: a second mount of a mounted device would fork it.
+    const live = MOUNTED.get(device);
+    if (live !== undefined && !live.killed) throw errno(EBUSY, `ext4: ${ctx.source} is already mounted`);
+    const original = device;
     let readOnly = (ctx.flags & MS_RDONLY) !== 0 || this.opts.has('ro');
     if (!readOnly && device.readOnly) throw errno(EROFS, `ext4: ${ctx.source} is read-only; mount it with MS_RDONLY`);
 
@@ -184,7 +187,7 @@ export class Ext4Fs implements SuperBlock {
     if (this.inodeSize < EXT2_GOOD_OLD_INODE_SIZE || this.inodeSize > bs || (this.inodeSize & (this.inodeSize - 1)) !== 0) {
       throw corrupt(`superblock: inode size ${this.inodeSize}`);
     }
-    if (this.inodesPerGroup < 1 || this.inodesPerGroup > 8 * bs || this.inodesPerGroup % (bs / this.inodeSize) !== 0 && false) {
+    if (this.inodesPerGroup < 1 || this.inodesPerGroup > 8 * bs) {
       throw corrupt(`superblock: ${this.inodesPerGroup} inodes per group`);
     }
     if (is64 && (this.descSize < DESC_SIZE_64BIT || this.descSize > 1024 || (this.descSize & (this.descSize - 1)) !== 0)) {
@@ -244,6 +247,7 @@ export class Ext4Fs implements SuperBlock {
       throw errno(EROFS, `ext4: ${ctx.source} needs journal recovery; it was not replayed`);
     }
     this.readOnly = readOnly;
+    this.syncMode = (ctx.flags & MS_SYNCHRONOUS) !== 0 || this.opts.has('sync');
 
     // 5. The caches and the group descriptors.
     this.cache = new BufferCache(device, bs, { capacity: 64 * 1024 * 1024, autoWriteback: false });
@@ -255,6 +259,8 @@ export class Ext4Fs implements SuperBlock {
     }
     this.journal = this.compat & COMPAT_HAS_JOURNAL ? Journal.open(this) : null;
     this.commitThreshold = this.journal !== null ? Math.max(64, Math.floor(this.journal.capacity / 4)) : 4096;
+
+    MOUNTED.set(original, this);
 
     // 6. The root directory.
     const root = this.iget(EXT2_ROOT_INO);
@@ -356,7 +362,6 @@ export class Ext4Fs implements SuperBlock {
   // ---- group descriptors -----------------------------------------------------------------
 
   private readGroupDescriptors(): void {
-    const bs = this.blockSize;
     const blocks = Math.ceil(this.groupCount / this.descPerBlock);
     for (let i = 0; i < blocks; i++) {
       const blk = this.descBlock(i);
@@ -377,7 +382,6 @@ export class Ext4Fs implements SuperBlock {
         this.groups.push(gd);
       }
     }
-    if (bs < 0) throw E.EINVAL;
   }
 
   private checkGroupDesc(g: number, gd: GroupDesc): void {
@@ -512,6 +516,11 @@ export class Ext4Fs implements SuperBlock {
     }
   }
 
+  /** Per group: every block bit below this one is in use (a search may start here). */
+  private readonly blockHint: number[] = [];
+  /** Per group: every inode bit below this one is in use. */
+  private readonly inodeHint: number[] = [];
+
   private tryAllocBlocks(goal: number, count: number): { p: number; len: number } | null {
     if (this.freeBlocks === 0) return null;
     if (goal < this.firstDataBlock || goal >= this.blocksCount) goal = this.firstDataBlock;
@@ -527,6 +536,9 @@ export class Ext4Fs implements SuperBlock {
         const n = this.groupBlocks(g);
         let from = k === 0 ? goal - this.groupFirstBlock(g) : 0;
         if (from < 0 || from >= n) from = 0;
+        const hint = this.blockHint[g] ?? 0;
+        if (from < hint) from = hint;
+        if (from >= n) from = hint < n ? hint : 0;
         const want = pass === 0 ? Math.min(count, 8) : 1;
         const run = findFreeRun(bm, from, n, want, count);
         if (run === null) continue;
@@ -540,6 +552,7 @@ export class Ext4Fs implements SuperBlock {
 
   private claimBlocks(g: number, bm: Uint8Array, start: number, len: number): void {
     for (let i = 0; i < len; i++) setBit(bm, start + i);
+    if (start === (this.blockHint[g] ?? 0)) this.blockHint[g] = start + len;
     const gd = this.groups[g]!;
     gd.freeBlocks -= len;
     this.freeBlocks -= len;
@@ -574,6 +587,7 @@ export class Ext4Fs implements SuperBlock {
             freed++;
           }
         }
+        if (b - first < (this.blockHint[g] ?? 0)) this.blockHint[g] = b - first;
         if (freed !== n) {
           this.pendingFree = [];
           this.pendingFreeCount = 0;
@@ -628,10 +642,11 @@ export class Ext4Fs implements SuperBlock {
       const gd = this.groups[g]!;
       if (gd.freeInodes === 0) continue;
       const bm = this.inodeBitmap(g).data;
-      const firstIdx = g === 0 ? this.firstIno - 1 : 0;
+      const firstIdx = Math.max(g === 0 ? this.firstIno - 1 : 0, this.inodeHint[g] ?? 0);
       const idx = findZeroBit(bm, firstIdx, this.inodesPerGroup);
       if (idx < 0) continue;
       setBit(bm, idx);
+      this.inodeHint[g] = idx + 1;
       this.cache.markDirty(this.cache.get(gd.inodeBitmap));
       gd.freeInodes--;
       this.freeInodes--;
@@ -657,6 +672,7 @@ export class Ext4Fs implements SuperBlock {
     const bh = this.inodeBitmap(g);
     if (!testBit(bh.data, idx)) throw corrupt(`freeing inode ${ino}, which is already free`);
     clearBit(bh.data, idx);
+    if (idx < (this.inodeHint[g] ?? 0)) this.inodeHint[g] = idx;
     this.cache.markDirty(bh);
     const gd = this.groups[g]!;
     gd.freeInodes++;
@@ -838,9 +854,13 @@ export class Ext4Fs implements SuperBlock {
     if (this.killed) throw E.EIO;
   }
 
+  /** MS_SYNCHRONOUS (or the `sync` option): every operation is committed before it returns. */
+  private syncMode = false;
+
   /** Called at the end of every modifying operation: commits when enough metadata is dirty. */
   opDone(): void {
-    if (this.cache.dirtyCount + this.dirtyInodes.size / 8 >= this.commitThreshold) this.commit();
+    if (this.syncMode) this.sync();
+    else if (this.cache.dirtyCount + this.dirtyInodes.size / 8 >= this.commitThreshold) this.commit();
   }
 
   /**
@@ -961,8 +981,36 @@ export class Ext4Fs implements SuperBlock {
 
   options(): string {
     const parts = [this.readOnly ? 'ro' : 'rw', 'relatime'];
+    if (this.syncMode) parts.push('sync');
     if (this.journal !== null) parts.push('data=ordered');
     return parts.join(',');
+  }
+
+  /** What `tkl info` shows: the feature names as dumpe2fs prints them, and the superblock's state. */
+  describe(): Record<string, unknown> {
+    const raw = this.sbRaw;
+    const hex = [...this.uuid].map((b) => b.toString(16).padStart(2, '0')).join('');
+    const time = (lo: number, hi: number): string | null => {
+      const sec = le32(raw, lo) + (raw[hi]! & 0xff) * 2 ** 32;
+      return sec === 0 ? null : new Date(sec * 1000).toISOString();
+    };
+    return {
+      features: [
+        ...featureNames(this.compat, COMPAT_NAMES, 'COMPAT_'),
+        ...featureNames(this.incompat, INCOMPAT_NAMES, 'INCOMPAT_'),
+        ...featureNames(this.roCompat, RO_COMPAT_NAMES, 'RO_COMPAT_'),
+      ],
+      label: new TextDecoder().decode(raw.subarray(SB.VOLUME_NAME, SB.VOLUME_NAME + 16)).replace(/\0+$/, ''),
+      uuid: `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`,
+      revision: `${le32(raw, SB.REV_LEVEL)}.${le16(raw, SB.MINOR_REV_LEVEL)}`,
+      blocks: this.blocksCount,
+      inodeSize: this.inodeSize,
+      groups: this.groupCount,
+      journal: this.journal !== null ? 'internal (inode 8)' : null,
+      mountCount: le16(raw, SB.MNT_COUNT),
+      lastMounted: time(SB.MTIME, SB.MTIME_HI),
+      lastWritten: time(SB.WTIME, SB.WTIME_HI),
+    };
   }
 
   statfs(): StatFs {
@@ -970,12 +1018,14 @@ export class Ext4Fs implements SuperBlock {
     const overhead = le32(raw, SB.OVERHEAD_CLUSTERS);
     const rBlocks = join(le32(raw, SB.R_BLOCKS_COUNT_LO), this.incompat & INCOMPAT_64BIT ? le32(raw, SB.R_BLOCKS_COUNT_HI) : 0);
     const bfree = this.freeBlocks + this.pendingFreeCount;
+    // Linux also holds back 2% (at most 4,096 clusters) for delayed allocation on extent filesystems.
+    const resv = this.hasExtents ? Math.min(Math.floor(this.blocksCount / 50), 4096) : 0;
     return {
       type: STATFS_MAGIC,
       bsize: this.blockSize,
       blocks: this.blocksCount - (overhead > 0 && overhead < this.blocksCount ? overhead : this.computeOverhead()),
       bfree,
-      bavail: Math.max(0, bfree - rBlocks),
+      bavail: Math.max(0, bfree - rBlocks - resv),
       files: this.inodesCount,
       ffree: this.freeInodes,
       fsid: [le32(this.uuid, 0) ^ le32(this.uuid, 8), le32(this.uuid, 4) ^ le32(this.uuid, 12)],
@@ -1011,6 +1061,8 @@ export class Ext4Fs implements SuperBlock {
     }
     if (this.device.readOnly || this.device instanceof OverlayDevice) throw E.EROFS;
     if (this.roCompat & ~RO_COMPAT_SUPPORTED) throw E.EROFS;
+    if (this.incompat & INCOMPAT_RECOVER) throw errno(EROFS, 'ext4: the journal needs recovery (mounted with noload)');
+    this.journal?.checkWritable();
     this.readOnly = false;
     this.setupWrite();
     if (data.length < 0) throw E.EINVAL;
@@ -1078,39 +1130,36 @@ export class Ext4Fs implements SuperBlock {
     return this.hasExtents;
   }
 
-  /** A fresh random 32-bit value (inode generations). */
+  /** A fresh random 32-bit value (inode generations), drawn from the host 1,024 at a time. */
   random32(): number {
-    this.host.randomFill(RAND4);
-    return le32(RAND4, 0);
+    if (this.randPos >= this.randPool.length) {
+      this.host.randomFill(this.randPool);
+      this.randPos = 0;
+    }
+    const v = le32(this.randPool, this.randPos);
+    this.randPos += 4;
+    return v;
   }
 
-  /** The mode bits for the journal inode check and the like. */
-  static isDirMode(mode: number): boolean {
-    return (mode & S_IFMT) === S_IFDIR;
-  }
+  private randPos = 1 << 30;
+  private readonly randPool = new Uint8Array(4096);
+
   get journalIno(): number {
     return le32(this.sbRaw, SB.JOURNAL_INUM) || EXT2_JOURNAL_INO;
   }
-  get extentsFlag(): number {
-    return EXT4_EXTENTS_FL;
-  }
-  get inodeFieldOffsets(): typeof INO {
-    return INO;
-  }
-  get zeroedFlag(): number {
-    return BG_INODE_ZEROED;
-  }
 }
 
+/** Devices with a live mount (so a device is never mounted twice at once). */
+const MOUNTED = new WeakMap<BlockDevice, Ext4Fs>();
+
 const KNOWN_OPTIONS = new Set([
-  'ro', 'rw', 'noload', 'norecovery', 'errors', 'user_xattr', 'nouser_xattr', 'acl', 'noacl', 'barrier', 'nobarrier',
+  'ro', 'rw', 'sync', 'async', 'dirsync', 'noload', 'norecovery', 'errors', 'user_xattr', 'nouser_xattr', 'acl', 'noacl', 'barrier', 'nobarrier',
   'data', 'commit', 'relatime', 'noatime', 'nodelalloc', 'delalloc', 'discard', 'nodiscard', 'journal_checksum',
   'block_validity', 'noblock_validity', 'auto_da_alloc', 'noauto_da_alloc', 'init_itable', 'noinit_itable',
 ]);
 
 const ZERO2 = new Uint8Array(2);
 const LE4 = new Uint8Array(4);
-const RAND4 = new Uint8Array(4);
 
 function readSuperblock(device: BlockDevice): Uint8Array {
   if (device.size < SUPERBLOCK_OFFSET + SUPERBLOCK_SIZE) throw errno(EINVAL, 'ext4: device too small to hold a superblock');
@@ -1157,6 +1206,13 @@ export function clearBit(bm: Uint8Array, i: number): void {
 export function findZeroBit(bm: Uint8Array, from: number, n: number): number {
   let i = from;
   while (i < n) {
+    if ((i & 31) === 0 && i + 32 <= n) {
+      const o = i >>> 3;
+      if (bm[o] === 0xff && bm[o + 1] === 0xff && bm[o + 2] === 0xff && bm[o + 3] === 0xff) {
+        i += 32;
+        continue;
+      }
+    }
     if ((i & 7) === 0 && bm[i >>> 3] === 0xff) {
       i += 8;
       continue;
@@ -1232,5 +1288,3 @@ function u64le(v: number): Uint8Array {
   return o;
 }
 
-export { EUCLEAN, ENOSPC };
-export type { Timespec };

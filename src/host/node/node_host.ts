@@ -27,11 +27,7 @@ export class NodeHost implements HostOps {
   }
 
   realtimeNs(): bigint {
-    // Date.now() has millisecond resolution; add the sub-millisecond part of the
-    // high-resolution clock so successive timestamps are distinct and ordered.
-    const ms = BigInt(Date.now());
-    const subMs = process.hrtime.bigint() % 1_000_000n;
-    return ms * 1_000_000n + subMs;
+    return nodeRealtimeNs();
   }
 
   setTimer(at: Instant, fire: () => void): TimerHandle {
@@ -77,8 +73,7 @@ export class NodeHost implements HostOps {
   }
 
   randomFill(buf: Uint8Array): void {
-    // randomFillSync takes at most 2^31-1 bytes a call.
-    for (let off = 0; off < buf.length; off += 65536) randomFillSync(buf, off, Math.min(65536, buf.length - off));
+    nodeRandomFill(buf);
   }
 
   console(text: string): void {
@@ -86,14 +81,7 @@ export class NodeHost implements HostOps {
   }
 
   startThread(url: URL | string, data: unknown): HostThread {
-    const worker = new Worker(url, { workerData: data });
-    return {
-      postMessage: (message, transfer) => worker.postMessage(message, transfer as never),
-      onMessage: (handler) => void worker.on('message', handler),
-      onError: (handler) => void worker.on('error', handler),
-      onExit: (handler) => void worker.on('exit', handler),
-      terminate: async () => void (await worker.terminate()),
-    };
+    return startNodeThread(url, data);
   }
 }
 
@@ -111,4 +99,36 @@ function holdProcess(): void {
 
 function releaseProcess(): void {
   if (--holds === 0) keeper!.unref();
+}
+
+// The parts every host on Node shares (NodeHost, and WorkerHost in a worker thread).
+
+let lastRealtime = 0n;
+
+/**
+ * Wall-clock time in ns: Date.now()'s milliseconds plus the sub-millisecond part of the
+ * high-resolution clock. The two do not tick in phase (the sum could fall back by most of a
+ * millisecond), so a reading is never below the last one in this thread.
+ */
+export function nodeRealtimeNs(): bigint {
+  const ns = BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n);
+  lastRealtime = ns > lastRealtime ? ns : lastRealtime + 1n;
+  return lastRealtime;
+}
+
+/** Cryptographic random bytes; randomFillSync takes at most 2^31-1 bytes a call. */
+export function nodeRandomFill(buf: Uint8Array): void {
+  for (let off = 0; off < buf.length; off += 65536) randomFillSync(buf, off, Math.min(65536, buf.length - off));
+}
+
+/** A worker_threads Worker as a HostThread. */
+export function startNodeThread(url: URL | string, data: unknown): HostThread {
+  const worker = new Worker(url, { workerData: data });
+  return {
+    postMessage: (message, transfer) => worker.postMessage(message, transfer as never),
+    onMessage: (handler) => void worker.on('message', handler),
+    onError: (handler) => void worker.on('error', handler),
+    onExit: (handler) => void worker.on('exit', handler),
+    terminate: async () => void (await worker.terminate()),
+  };
 }
