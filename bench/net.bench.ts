@@ -268,6 +268,7 @@ export async function run_(ctx: BenchContext): Promise<BenchRow[]> {
   } else ctx.log('tkl↔Linux over TAP skipped: needs root, the TAP addon and socat');
 
   const n = Math.max(2000, Math.round(20000 * ctx.scale));
+  await tklUdpRtt(3000); // warm-up, as for TCP
   const rtt = await tklUdpRtt(n);
   rows.push({ case: 'UDP 1024-byte round trip, median', subject: 'tkl', value: pct(rtt, 50), unit: 'µs', higherIsBetter: false, note: 'two kernels in one process (k.sys promise API)' });
   rows.push({ case: 'UDP 1024-byte round trip, p99', subject: 'tkl', value: pct(rtt, 99), unit: 'µs', higherIsBetter: false });
