@@ -1,7 +1,9 @@
 // Network benchmarks, side by side in one run: TCP throughput between two tkl kernels in
 // one process over the in-memory link (MTU 1500 and 65535) next to Linux↔Linux iperf3 over
 // veth; tkl→Linux TCP over TAP; UDP 1024-byte round trips (median, p99) and packets/s, tkl
-// in-process vs Node dgram and iperf3 over veth. Linux peers run in namespaces made here.
+// in-process vs Node dgram and iperf3 over veth. Linux peers run in namespaces made here. The
+// in-memory link offloads checksums and TCP segmentation as veth does; one case turns the
+// segmentation offloads off on both sides.
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,10 +17,10 @@ import { run, start, missingForNetns, sh } from '../test/interop/netns.js';
 
 const MiB = 1 << 20;
 
-function pair(mtu: number): { a: Tkl; b: Tkl } {
+function pair(mtu: number, segmentationOffload = true): { a: Tkl; b: Tkl } {
   const a = boot({ hostname: 'a' });
   const b = boot({ hostname: 'b' });
-  const link = new MemoryLink(a.kernel.host, { mtu });
+  const link = new MemoryLink(a.kernel.host, { mtu, segmentationOffload });
   const ia = a.kernel.net.addInterface(link.a);
   const ib = b.kernel.net.addInterface(link.b);
   a.kernel.net.addAddress(ia, '10.0.0.1/24');
@@ -29,8 +31,8 @@ function pair(mtu: number): { a: Tkl; b: Tkl } {
 }
 
 /** Bytes a → b over TCP; returns Gbit/s. */
-async function tklTcp(mtu: number, bytes: number): Promise<number> {
-  const { a, b } = pair(mtu);
+export async function tklTcp(mtu: number, bytes: number, segmentationOffload = true): Promise<number> {
+  const { a, b } = pair(mtu, segmentationOffload);
   const l = b.sys.socket(AF_INET, SOCK_STREAM, 0);
   b.sys.bind(l, { family: AF_INET, addr: '10.0.0.2', port: 5001 });
   b.sys.listen(l, 1);
@@ -59,7 +61,7 @@ async function tklTcp(mtu: number, bytes: number): Promise<number> {
 }
 
 /** UDP ping-pong of 1024-byte datagrams: RTTs in µs. */
-async function tklUdpRtt(count: number): Promise<number[]> {
+export async function tklUdpRtt(count: number): Promise<number[]> {
   const { a, b } = pair(1500);
   const srv = b.sys.socket(AF_INET, SOCK_DGRAM, 0);
   b.sys.bind(srv, { family: AF_INET, addr: '10.0.0.2', port: 7 });
@@ -87,7 +89,7 @@ async function tklUdpRtt(count: number): Promise<number[]> {
 }
 
 /** 1024-byte datagrams a → b as fast as the receiver takes them: packets/s received. */
-async function tklUdpPps(count: number): Promise<number> {
+export async function tklUdpPps(count: number): Promise<number> {
   const { a, b } = pair(1500);
   const srv = b.sys.socket(AF_INET, SOCK_DGRAM, 0);
   b.sys.bind(srv, { family: AF_INET, addr: '10.0.0.2', port: 9 });
@@ -117,8 +119,11 @@ function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 }
 
-/** Two namespaces joined by veth (MTU `mtu`): 10.201.0.1 and 10.201.0.2. */
-function vethPair(tag: string, mtu: number): { n1: string; n2: string; cleanup(): void } {
+/**
+ * Two namespaces joined by veth (MTU `mtu`): 10.201.0.1 and 10.201.0.2. `noOffload` turns
+ * veth's segmentation offloads (TSO, GSO, GRO) off on both ends, so every frame is MTU-sized.
+ */
+function vethPair(tag: string, mtu: number, noOffload = false): { n1: string; n2: string; cleanup(): void } {
   const n1 = `tkb1${tag}${process.pid}`;
   const n2 = `tkb2${tag}${process.pid}`;
   const cmds = [
@@ -127,6 +132,7 @@ function vethPair(tag: string, mtu: number): { n1: string; n2: string; cleanup()
     `ip -n ${n1} addr add 10.201.0.1/24 dev vb1`, `ip -n ${n2} addr add 10.201.0.2/24 dev vb2`,
     `ip -n ${n1} link set vb1 up`, `ip -n ${n2} link set vb2 up`, `ip -n ${n1} link set lo up`, `ip -n ${n2} link set lo up`,
   ];
+  if (noOffload) for (const [ns, dev] of [[n1, 'vb1'], [n2, 'vb2']]) cmds.push(`ip netns exec ${ns} ethtool -K ${dev} tso off gso off gro off`);
   for (const c of cmds) {
     const r = sh(c);
     if (r.code !== 0) {
@@ -137,8 +143,8 @@ function vethPair(tag: string, mtu: number): { n1: string; n2: string; cleanup()
   return { n1, n2, cleanup: () => void sh(`ip netns del ${n1}; ip netns del ${n2}`) };
 }
 
-async function iperf3(mtu: number, secs: number, udp: boolean): Promise<{ gbps: number; pps: number } | null> {
-  const v = vethPair(udp ? 'u' : 't', mtu);
+async function iperf3(mtu: number, secs: number, udp: boolean, noOffload = false): Promise<{ gbps: number; pps: number } | null> {
+  const v = vethPair(udp ? 'u' : noOffload ? 'o' : 't', mtu, noOffload);
   try {
     const srv = start('ip', ['netns', 'exec', v.n2, 'iperf3', '-s', '-1', '-B', '10.201.0.2'], 60_000);
     await new Promise((r) => setTimeout(r, 300));
@@ -231,14 +237,27 @@ export async function run_(ctx: BenchContext): Promise<BenchRow[]> {
   const linux = missingForNetns(['iperf3']);
   if (linux !== null) ctx.log(`Linux peers skipped: ${linux}`);
   const bytes = Math.max(64 * MiB, Math.round(1024 * MiB * ctx.scale));
+  // Warm-up (as iperf3 -O would omit): compile the hot paths before anything is timed.
+  await tklTcp(1500, 32 * MiB);
+  await tklTcp(1500, 32 * MiB, false);
   for (const mtu of [1500, 65535]) {
     const c = `TCP throughput, one stream, MTU ${mtu}`;
     ctx.log(`${c}: tkl↔tkl in one process, ${bytes / MiB} MiB`);
-    rows.push({ case: c, subject: 'tkl', value: await tklTcp(mtu, bytes), unit: 'Gbit/s', higherIsBetter: true, note: 'two kernels, in-memory link, checksums offloaded' });
+    rows.push({ case: c, subject: 'tkl', value: await tklTcp(mtu, bytes), unit: 'Gbit/s', higherIsBetter: true, note: 'two kernels, in-memory link, checksum and segmentation offload as on veth' });
     if (linux === null) {
       const r = await iperf3(mtu, Math.max(2, Math.round(5 * ctx.scale)), false);
       if (r) rows.push({ case: c, subject: 'Linux↔Linux iperf3 over veth', value: r.gbps, unit: 'Gbit/s', higherIsBetter: true });
     }
+  }
+  {
+    // Every frame MTU-sized on both sides: the per-segment cost of the stacks themselves.
+    const c = 'TCP throughput, one stream, MTU 1500, segmentation offload off';
+    ctx.log(`${c}: tkl↔tkl in one process, ${bytes / MiB} MiB`);
+    rows.push({ case: c, subject: 'tkl', value: await tklTcp(1500, bytes, false), unit: 'Gbit/s', higherIsBetter: true, note: 'checksums still offloaded' });
+    if (linux === null && !missingForNetns(['ethtool'])) {
+      const r = await iperf3(1500, Math.max(2, Math.round(5 * ctx.scale)), false, true);
+      if (r) rows.push({ case: c, subject: 'Linux↔Linux iperf3 over veth, TSO/GSO/GRO off', value: r.gbps, unit: 'Gbit/s', higherIsBetter: true });
+    } else ctx.log(`${c}: Linux peer skipped (needs root and ethtool)`);
   }
   if (linux === null && tapAddon() !== null && !missingForNetns(['socat'])) {
     const c = 'TCP throughput, one stream, MTU 1500, tkl↔Linux';
@@ -249,6 +268,7 @@ export async function run_(ctx: BenchContext): Promise<BenchRow[]> {
   } else ctx.log('tkl↔Linux over TAP skipped: needs root, the TAP addon and socat');
 
   const n = Math.max(2000, Math.round(20000 * ctx.scale));
+  await tklUdpRtt(3000); // warm-up, as for TCP
   const rtt = await tklUdpRtt(n);
   rows.push({ case: 'UDP 1024-byte round trip, median', subject: 'tkl', value: pct(rtt, 50), unit: 'µs', higherIsBetter: false, note: 'two kernels in one process (k.sys promise API)' });
   rows.push({ case: 'UDP 1024-byte round trip, p99', subject: 'tkl', value: pct(rtt, 99), unit: 'µs', higherIsBetter: false });

@@ -12,6 +12,7 @@ import { sys_mkdirat, sys_readlinkat, sys_renameat2, sys_symlinkat, sys_unlinkat
 import { sys_close, sys_openat } from '../kernel/syscalls/sys_open.js';
 import { sys_read, sys_write } from '../kernel/syscalls/sys_rw.js';
 import { sys_fstat, sys_newfstatat, type Stat } from '../kernel/syscalls/sys_stat.js';
+import { Blocked } from '../kernel/wait_queue.js';
 import { SystemError } from './syscall/sys.js';
 
 export interface WalkEntry {
@@ -30,13 +31,26 @@ export interface FileStat extends Stat {
 export class Fs {
   constructor(private readonly task: Task) {}
 
+  /**
+   * Runs `fn` as this task. Nothing here waits: a FIFO opens as with O_NONBLOCK, and a call
+   * that would block fails with EAGAIN, as in the synchronous k.sys calls.
+   */
   private run<T>(syscall: string, path: string, fn: () => T): T {
-    this.task.kernel.current = this.task;
+    const k = this.task.kernel;
+    k.current = this.task;
+    const noWait = k.openContext.noWait;
+    k.openContext.noWait = true;
     try {
       return fn();
     } catch (e) {
+      if (e instanceof Blocked) {
+        e.abandon?.();
+        throw new SystemError(E.EAGAIN, syscall, path);
+      }
       if (e instanceof Errno) throw new SystemError(e, syscall, path);
       throw e;
+    } finally {
+      k.openContext.noWait = noWait;
     }
   }
 

@@ -3,7 +3,7 @@
 // session's image mounts). All operations are synchronous and throw errors with errno codes.
 
 import * as nfs from 'node:fs';
-import type { Tkl } from '../index.js';
+import type { Process } from '../index.js';
 import {
   AT_FDCWD, AT_SYMLINK_NOFOLLOW, O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY, O_TRUNC, O_WRONLY, O_CLOEXEC,
 } from '../abi/linux/fcntl.js';
@@ -81,7 +81,8 @@ export const hostOps: FsOps = {
   utimes: (p, a, m) => nfs.lutimesSync(p, a.sec + a.nsec / 1e9, m.sec + m.nsec / 1e9),
 };
 
-export function kernelOps(k: Tkl): FsOps {
+/** The operations of a kernel process (an image's chrooted process in the CLI). */
+export function kernelOps(k: Process): FsOps {
   const s = k.sys;
   return {
     name: 'image',

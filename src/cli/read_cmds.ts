@@ -4,12 +4,14 @@ import type { Command } from 'commander';
 import { parseAddress, type ImageAddress } from './address.js';
 import { inSession, checkInterrupt } from './in_session.js';
 import { CliError, cannot, modeString, printJson, typeName, UsageError } from './output.js';
-import type { Session } from './session.js';
+import type { Sys } from '../api/syscall/sys.js';
 import { AT_FDCWD, AT_SYMLINK_NOFOLLOW, O_RDONLY } from '../abi/linux/fcntl.js';
 import { S_IFDIR, S_IFLNK, S_IFMT, STATX_BASIC_STATS, STATX_BTIME } from '../abi/linux/stat.js';
 import type { Stat, Statx } from '../kernel/syscalls/sys_stat.js';
 import type { Timespec } from '../vfs/time.js';
 import { existsSync, statSync } from 'node:fs';
+import type { Process } from '../api/boot.js';
+import type { ImageTarget } from './session.js';
 
 /** Parses each argument as an image address; host paths are a usage error here. */
 export function imageArgs(args: string[]): ImageAddress[] {
@@ -53,8 +55,8 @@ interface Entry {
   target?: string;
 }
 
-function entryOf(s: Session, name: string, kpath: string, shownPath: string): { e: Entry; st: Stat } {
-  const st = s.k.sys.lstat(kpath);
+function entryOf(sys: Sys, name: string, path: string, shownPath: string): { e: Entry; st: Stat } {
+  const st = sys.lstat(path);
   const e: Entry = {
     name,
     path: shownPath,
@@ -68,7 +70,7 @@ function entryOf(s: Session, name: string, kpath: string, shownPath: string): { 
     ino: st.ino,
     mtime: isoTime(st.mtime),
   };
-  if ((st.mode & S_IFMT) === S_IFLNK) e.target = s.k.sys.readlink(kpath);
+  if ((st.mode & S_IFMT) === S_IFLNK) e.target = sys.readlink(path);
   return { e, st };
 }
 
@@ -91,18 +93,25 @@ export function registerRead(p: Command): void {
         const all: Entry[] = [];
         const many = addrs.length > 1 || o.R;
         let first = true;
-        const listDir = (kdir: string, shown: string): void => {
+        const listDir = (proc: Process, dir: string, shown: string): void => {
           checkInterrupt();
           let names: string[];
           try {
-            names = s.k.fs.readdir(kdir);
+            names = proc.fs.readdir(dir);
           } catch (e) {
             status.fail(cannot('open directory', shown, e));
             return;
           }
           names = names.filter((n) => o.a || !n.startsWith('.')).sort();
           if (o.a) names = ['.', '..', ...names];
-          const entries = names.map((n) => entryOf(s, n, joinPath(kdir, n), joinPath(shown, n)));
+          const entries: { e: Entry; st: Stat }[] = [];
+          for (const n of names) {
+            try {
+              entries.push(entryOf(proc.sys, n, joinPath(dir, n), joinPath(shown, n)));
+            } catch (e) {
+              status.fail(cannot('access', joinPath(shown, n), e));
+            }
+          }
           if (o.json) all.push(...entries.map((x) => x.e));
           else {
             if (many) process.stdout.write(`${first ? '' : '\n'}${shown}:\n`);
@@ -112,24 +121,25 @@ export function registerRead(p: Command): void {
           if (o.R) {
             for (const { e, st } of entries) {
               if (e.name === '.' || e.name === '..') continue;
-              if ((st.mode & S_IFMT) === S_IFDIR) listDir(joinPath(kdir, e.name), e.path);
+              if ((st.mode & S_IFMT) === S_IFDIR) listDir(proc, joinPath(dir, e.name), e.path);
             }
           }
         };
         for (const a of addrs) {
-          let kpath: string;
+          let t: ImageTarget;
           let st: Stat;
+          let x: { e: Entry; st: Stat } | null = null;
           try {
-            kpath = s.path(a, false);
-            st = s.k.sys.stat(kpath);
+            t = s.target(a, false);
+            st = t.proc.sys.stat(t.path);
+            if ((st.mode & S_IFMT) !== S_IFDIR) x = entryOf(t.proc.sys, a.path.split('/').pop() || a.path, t.path, a.text);
           } catch (e) {
             if (e instanceof CliError) throw e;
             status.fail(cannot('access', a.text, e));
             continue;
           }
-          if ((st.mode & S_IFMT) === S_IFDIR) listDir(kpath, a.text);
+          if (x === null) listDir(t.proc, t.path, a.text);
           else {
-            const x = entryOf(s, a.path.split('/').pop() || a.path, kpath, a.text);
             if (o.json) all.push(x.e);
             else print([x.e], o.l ?? false);
           }
@@ -151,32 +161,38 @@ export function registerRead(p: Command): void {
       process.exitCode = await inSession((s, status) => {
         let dirs = 0;
         let files = 0;
-        const k = s.k;
-        const root = s.path(a!, false);
+        const { proc, path: root } = s.target(a!, false);
         process.stdout.write(a!.text + '\n');
-        const walk = (kdir: string, prefix: string, depth: number): void => {
+        const walk = (dir: string, shown: string, prefix: string, depth: number): void => {
           checkInterrupt();
           let names: string[];
           try {
-            names = k.fs.readdir(kdir).filter((n) => o.a || !n.startsWith('.')).sort();
+            names = proc.fs.readdir(dir).filter((n) => o.a || !n.startsWith('.')).sort();
           } catch (e) {
-            status.fail(cannot('open directory', kdir, e));
+            status.fail(cannot('open directory', shown, e));
             return;
           }
           names.forEach((n, i) => {
             const last = i === names.length - 1;
-            const kp = joinPath(kdir, n);
-            const st = k.sys.lstat(kp);
+            const p = joinPath(dir, n);
+            let st: Stat;
+            let link = '';
+            try {
+              st = proc.sys.lstat(p);
+              if ((st.mode & S_IFMT) === S_IFLNK) link = ` -> ${proc.sys.readlink(p)}`;
+            } catch (e) {
+              status.fail(cannot('access', joinPath(shown, n), e));
+              return;
+            }
             const isDir = (st.mode & S_IFMT) === S_IFDIR;
-            const link = (st.mode & S_IFMT) === S_IFLNK ? ` -> ${k.sys.readlink(kp)}` : '';
             process.stdout.write(`${prefix}${last ? '└── ' : '├── '}${n}${link}\n`);
             if (isDir) {
               dirs++;
-              if (depth < maxDepth) walk(kp, prefix + (last ? '    ' : '│   '), depth + 1);
+              if (depth < maxDepth) walk(p, joinPath(shown, n), prefix + (last ? '    ' : '│   '), depth + 1);
             } else files++;
           });
         };
-        walk(root, '', 1);
+        walk(root, a!.text, '', 1);
         process.stdout.write(`\n${dirs} director${dirs === 1 ? 'y' : 'ies'}, ${files} file${files === 1 ? '' : 's'}\n`);
       });
     });
@@ -191,8 +207,10 @@ export function registerRead(p: Command): void {
         const buf = new Uint8Array(1 << 20);
         for (const a of addrs) {
           let fd: number;
+          let sys: Sys;
           try {
-            fd = s.k.sys.openat(AT_FDCWD, s.path(a, false), O_RDONLY);
+            sys = s.target(a, false).proc.sys;
+            fd = sys.openat(AT_FDCWD, a.path, O_RDONLY);
           } catch (e) {
             if (e instanceof CliError) throw e;
             status.fail(cannot('open', a.text, e));
@@ -201,14 +219,14 @@ export function registerRead(p: Command): void {
           try {
             for (;;) {
               checkInterrupt();
-              const n = await s.k.sys.read(fd, buf);
+              const n = await sys.read(fd, buf);
               if (n === 0) break;
               if (!process.stdout.write(buf.slice(0, n))) await new Promise((r) => process.stdout.once('drain', r));
             }
           } catch (e) {
             status.fail(cannot('read', a.text, e));
           } finally {
-            s.k.sys.close(fd);
+            sys.close(fd);
           }
         }
       });
@@ -226,16 +244,16 @@ export function registerRead(p: Command): void {
         const out: unknown[] = [];
         for (const a of addrs) {
           let x: Statx;
-          let kpath: string;
+          let target: string | undefined;
           try {
-            kpath = s.path(a, false);
-            x = s.k.sys.statx(AT_FDCWD, kpath, o.dereference ? 0 : AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME);
+            const sys = s.target(a, false).proc.sys;
+            x = sys.statx(AT_FDCWD, a.path, o.dereference ? 0 : AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME);
+            if ((x.mode & S_IFMT) === S_IFLNK) target = sys.readlink(a.path);
           } catch (e) {
             if (e instanceof CliError) throw e;
             status.fail(cannot('stat', a.text, e));
             continue;
           }
-          const target = (x.mode & S_IFMT) === S_IFLNK ? s.k.sys.readlink(kpath) : undefined;
           if (o.json) {
             out.push({
               path: a.text, type: typeName(x.mode), mode: x.mode & 0o7777, size: x.size, blocks: x.blocks, blksize: x.blksize,
@@ -254,7 +272,8 @@ export function registerRead(p: Command): void {
               `Access: ${isoTime(x.atime)}\nModify: ${isoTime(x.mtime)}\nChange: ${isoTime(x.ctime)}\n Birth: ${x.mask & STATX_BTIME ? isoTime(x.btime) : '-'}\n`,
           );
         }
-        if (o.json) printJson(addrs.length === 1 ? out[0] : out);
+        // One address: its object (nothing when it failed); several: an array of those that worked.
+        if (o.json && (addrs.length > 1 || out.length === 1)) printJson(addrs.length === 1 ? out[0] : out);
       });
     });
 }

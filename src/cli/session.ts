@@ -1,9 +1,11 @@
 // A CLI session: one kernel in this process, the images a command names attached to it as
 // disks and mounted under /images/N, and a clean unmount (which flushes) on success, on
 // error and on Ctrl-C. Read commands open images read-only, so they can never change them.
+// Each image is worked on by its own process chrooted to it: a path in an image (and an
+// absolute symlink, and "..") resolves inside that image, never in the session's own tree.
 
-import { existsSync } from 'node:fs';
-import { boot, type Tkl } from '../index.js';
+import { existsSync, statSync, type Stats } from 'node:fs';
+import { boot, type Process, type Tkl } from '../index.js';
 import { fileDisk, type FileDisk } from '../drivers/block/file_disk.js';
 import { MS_RDONLY } from '../abi/linux/mount.js';
 import { dataPartitions, readPartitionTable } from '../block/partition_table.js';
@@ -23,11 +25,23 @@ export interface OpenedImage {
   readOnly: boolean;
   /** The partition number, or null for a bare filesystem image. */
   partition: number | null;
+  /** A process whose root is this filesystem: image paths are its paths. */
+  proc: Process;
+}
+
+/** An image address, resolved: the image, its process, and the path to give that process. */
+export interface ImageTarget {
+  img: OpenedImage;
+  proc: Process;
+  path: string;
 }
 
 export class Session {
   readonly k: Tkl;
+  /** By the address as written (image and selector), and by what it resolved to. */
   private readonly images = new Map<string, OpenedImage>();
+  /** By the image file's device and inode and the partition: one mount per filesystem. */
+  private readonly filesystems = new Map<string, OpenedImage>();
   private readonly disks: FileDisk[] = [];
   private next = 0;
   private closed = false;
@@ -37,8 +51,9 @@ export class Session {
   }
 
   /**
-   * Attaches and mounts the filesystem an address names (once per image and partition).
-   * Errors: CliError with a coreutils-style message.
+   * Attaches and mounts the filesystem an address names, once per filesystem however it is
+   * named (disk.img:1 and disk.img:root may be one partition; two mounts of it would each
+   * flush their own view). Errors: CliError with a coreutils-style message.
    */
   open(a: ImageAddress, write: boolean): OpenedImage {
     const key = `${a.image}\0${a.part ?? ''}`;
@@ -50,14 +65,25 @@ export class Session {
     const name = a.part === null ? a.image : `${a.image}:${a.part}`;
     if (!existsSync(a.image)) throw new CliError(cannot('open', a.image, { code: 'ENOENT' }));
     let disk: FileDisk;
+    let file: Stats;
     try {
       disk = fileDisk(a.image, { readOnly: !write });
+      file = statSync(a.image);
     } catch (e) {
       throw new CliError(cannot('open', a.image, e));
     }
     this.disks.push(disk);
     if (write && disk.readOnly) throw new CliError(cannot('open', `${a.image}' for writing: '${a.image}`, { code: 'EROFS' }));
     const { device, partition } = choosePartition(disk, a);
+    const fsKey = `${file.dev}:${file.ino}\0${partition ?? ''}`;
+    const same = this.filesystems.get(fsKey);
+    if (same !== undefined) {
+      this.disks.pop();
+      disk.close();
+      if (write && same.readOnly) throw new CliError(`tkl: '${same.name}' is open read-only`);
+      this.images.set(key, same);
+      return same;
+    }
     const p = probe(device);
     if (p === null) throw new CliError(`tkl: cannot mount '${name}': no ext2/3/4 or FAT filesystem found`);
     const k = this.k;
@@ -70,12 +96,25 @@ export class Session {
     } catch (e) {
       throw new CliError(cannot('mount', name, e));
     }
-    const opened: OpenedImage = { name, mountPoint, probe: p, readOnly: !write, partition };
+    const proc = k.process();
+    proc.sys.chroot(mountPoint);
+    proc.sys.chdir('/');
+    const opened: OpenedImage = { name, mountPoint, probe: p, readOnly: !write, partition, proc };
     this.images.set(key, opened);
+    this.filesystems.set(fsKey, opened);
     return opened;
   }
 
-  /** The kernel path for an image address (opening the image if needed). */
+  /** Where an image address leads (opening the image if needed). Errors: CliError. */
+  target(a: ImageAddress, write: boolean): ImageTarget {
+    const img = this.open(a, write);
+    return { img, proc: img.proc, path: a.path };
+  }
+
+  /**
+   * The address as a path of the session kernel itself, for code that works in its tree
+   * (httpd serves from a process it chroots there). Commands use target() instead.
+   */
   path(a: ImageAddress, write: boolean): string {
     const img = this.open(a, write);
     const rel = a.path.replace(/^\/+/, '');
@@ -94,7 +133,9 @@ export class Session {
     if (this.closed) return [];
     this.closed = true;
     const problems: string[] = [];
-    for (const img of this.images.values()) {
+    for (const img of this.filesystems.values()) {
+      // Its end closes whatever a failed command left open, and lets go of the mount.
+      img.proc.exit(0);
       try {
         this.k.sys.umount2(img.mountPoint, 0);
       } catch (e) {

@@ -9,22 +9,25 @@ import { inSession, checkInterrupt } from './in_session.js';
 import { Copier, measure } from './copy.js';
 import { hostOps, kernelOps, type FsOps } from './fsops.js';
 import { Progress } from './progress.js';
-import { CliError, UsageError, cannot, parseSize } from './output.js';
-import type { Session } from './session.js';
+import { CliError, UsageError, cannot, parseSize, type Status } from './output.js';
+import type { OpenedImage, Session } from './session.js';
 import { AT_FDCWD, O_CREAT, O_WRONLY } from '../abi/linux/fcntl.js';
-import { S_IFDIR, S_IFMT, UTIME_NOW, UTIME_OMIT } from '../abi/linux/stat.js';
+import { S_IFDIR, S_IFLNK, S_IFMT, UTIME_NOW, UTIME_OMIT } from '../abi/linux/stat.js';
+import type { Process } from '../api/boot.js';
 import type { Timespec } from '../vfs/time.js';
 
-/** A resolved endpoint: which side and its path there. */
+/** A resolved endpoint: which side and its path there (and the image, for an image path). */
 interface End {
   ops: FsOps;
   path: string;
   shown: string;
+  img?: OpenedImage;
 }
 
 function resolve(s: Session, a: Address, write: boolean): End {
   if (a.kind === 'host') return { ops: hostOps, path: a.path, shown: a.text };
-  return { ops: kernelOps(s.k), path: s.path(a, write), shown: a.text };
+  const t = s.target(a, write);
+  return { ops: kernelOps(t.proc), path: t.path, shown: a.text, img: t.img };
 }
 
 function isDir(e: End): boolean {
@@ -40,8 +43,12 @@ function childShown(e: End, name: string): string {
 }
 
 function lastName(a: Address): string {
-  const p = a.kind === 'image' ? a.path : a.path;
-  return basename(p.replace(/\/+$/, ''));
+  return basename(a.path.replace(/\/+$/, ''));
+}
+
+/** A last path component that names no entry of its own: the root, "." or "..". */
+function nameless(name: string): boolean {
+  return name === '' || name === '.' || name === '..';
 }
 
 export function registerWrite(p: Command): void {
@@ -78,9 +85,9 @@ Examples:
           const src = srcs[i]!;
           const a = addrs[i]!;
           const name = lastName(a);
-          // "img:/" (a filesystem's root) copies its contents into the destination.
-          const intoRoot = a.kind === 'image' && a.path.replace(/\/+/g, '/') === '/';
-          const to = dstIsDir && !intoRoot ? { ...dst, path: `${dst.path.replace(/\/+$/, '')}/${name}`, shown: childShown(dst, name) } : dst;
+          // A source without a name of its own ("img:/", "dir/.", "dir/..") copies its contents
+          // into the destination itself, as GNU cp does: "DST/.." would be outside it.
+          const to = dstIsDir && !nameless(name) ? { ...dst, path: `${dst.path.replace(/\/+$/, '')}/${name}`, shown: childShown(dst, name) } : dst;
           const progress = Progress.maybe(o.quiet ?? false, () => measure(src.ops, src.path, o.recursive ?? false));
           const copier = new Copier(
             src.ops, to.ops,
@@ -114,6 +121,12 @@ Examples:
           checkInterrupt();
           const src = resolve(s, a, true);
           const name = lastName(a);
+          // "." and ".." (and a filesystem's root) cannot move: rename(2) says EBUSY, and the
+          // copy-and-remove across filesystems would empty the directory they stand for.
+          if (nameless(name) || (src.img !== undefined && isRoot(src.img.proc, src.path))) {
+            status.fail(cannot('move', a.text, { code: 'EBUSY' }));
+            continue;
+          }
           const to = dstIsDir ? { ...dst, path: `${dst.path.replace(/\/+$/, '')}/${name}`, shown: childShown(dst, name) } : dst;
           if (o.clobber === false) {
             try {
@@ -123,10 +136,10 @@ Examples:
               // absent: go on
             }
           }
-          const sameImage = a.kind === 'image' && dstAddr.kind === 'image' && a.image === dstAddr.image && a.part === dstAddr.part;
-          if (sameImage) {
+          // One filesystem (however the two addresses name it): a rename.
+          if (src.img !== undefined && src.img === dst.img) {
             try {
-              s.k.sys.rename(src.path, to.path);
+              src.img.proc.sys.rename(src.path, to.path);
             } catch (e) {
               status.fail(cannot('move', `${src.shown}' to '${to.shown}`, e));
             }
@@ -158,10 +171,10 @@ Examples:
       process.exitCode = await inSession((s, status) => {
         for (const a of addrs) {
           try {
-            const kp = s.path(a, true);
-            if (o.parents) s.k.fs.mkdir(kp, { recursive: true, mode });
-            else s.k.sys.mkdir(kp, mode);
-            if (o.mode !== undefined) s.k.sys.chmod(kp, mode);
+            const { proc, path } = s.target(a, true);
+            if (o.parents) proc.fs.mkdir(path, { recursive: true, mode });
+            else proc.sys.mkdir(path, mode);
+            if (o.mode !== undefined) proc.sys.chmod(path, mode);
           } catch (e) {
             if (e instanceof CliError) throw e;
             status.fail(cannot('create directory', a.text, e));
@@ -183,9 +196,11 @@ Examples:
       process.exitCode = await inSession((s, status) => {
         for (const a of addrs) {
           try {
-            const kp = s.path(a, true);
-            if (a.path.replace(/\/+/g, '/') === '/') throw new CliError(`tkl: refusing to remove the root of '${a.image}'`);
-            s.k.fs.rm(kp, { recursive: o.recursive ?? false, force: o.force ?? false });
+            const { proc, path } = s.target(a, true);
+            const last = path.replace(/\/+$/, '').split('/').pop();
+            if (last === '.' || last === '..') throw new CliError(`tkl: refusing to remove '.' or '..' directory: skipping '${a.text}'`);
+            if (isRoot(proc, path)) throw new CliError(`tkl: refusing to remove the root of '${a.image}'`);
+            proc.fs.rm(path, { recursive: o.recursive ?? false, force: o.force ?? false });
           } catch (e) {
             if (e instanceof CliError) status.fail(e.message);
             else if ((e as { code?: string }).code === 'EISDIR') status.fail(`tkl: cannot remove '${a.text}': Is a directory`);
@@ -205,20 +220,20 @@ Examples:
     .action(async (target: string, link: string, o: { symbolic?: boolean; force?: boolean }) => {
       const [l] = imageArgs([link]);
       process.exitCode = await inSession((s, status) => {
-        const lp = s.path(l!, true);
+        const { proc, path: lp } = s.target(l!, true);
         if (o.force) {
           try {
-            s.k.sys.unlink(lp);
+            proc.sys.unlink(lp);
           } catch {
             // nothing there
           }
         }
         try {
-          if (o.symbolic) s.k.sys.symlink(target, lp);
+          if (o.symbolic) proc.sys.symlink(target, lp);
           else {
             const [t] = imageArgs([target]);
             if (t!.image !== l!.image || t!.part !== l!.part) throw new CliError(`tkl: cannot create hard link across images`);
-            s.k.sys.link(s.path(t!, true), lp);
+            proc.sys.link(t!.path, lp);
           }
         } catch (e) {
           if (e instanceof CliError) throw e;
@@ -238,14 +253,15 @@ Examples:
       const apply = modeChanger(mode);
       process.exitCode = await inSession((s, status) => {
         for (const a of addrs) {
-          walkApply(s, s.path(a, true), o.recursive ?? false, (kp, st) => {
-            if ((st.mode & S_IFMT) === 0o120000) return;
+          const { proc, path: top } = s.target(a, true);
+          walkApply(proc, top, o.recursive ?? false, (p, st) => {
+            if ((st.mode & S_IFMT) === S_IFLNK) return;
             try {
-              s.k.sys.chmod(kp, apply(st.mode));
+              proc.sys.chmod(p, apply(st.mode));
             } catch (e) {
-              status.fail(cannot('change permissions of', a.text + kp.slice(s.path(a, true).length), e));
+              status.fail(cannot('change permissions of', a.text + p.slice(top.length), e));
             }
-          });
+          }, status, a.text);
         }
       });
     });
@@ -260,16 +276,15 @@ Examples:
       const addrs = imageArgs(args);
       process.exitCode = await inSession((s, status) => {
         for (const a of addrs) {
-          const root = s.path({ ...a, path: '/' }, true);
-          const [uid, gid] = parseOwner(s, root, owner);
-          const top = s.path(a, true);
-          walkApply(s, top, o.recursive ?? false, (kp) => {
+          const { proc, path: top } = s.target(a, true);
+          const [uid, gid] = parseOwner(proc, owner);
+          walkApply(proc, top, o.recursive ?? false, (p) => {
             try {
-              s.k.sys.lchown(kp, uid, gid);
+              proc.sys.lchown(p, uid, gid);
             } catch (e) {
-              status.fail(cannot('change owner of', a.text + kp.slice(top.length), e));
+              status.fail(cannot('change owner of', a.text + p.slice(top.length), e));
             }
-          });
+          }, status, a.text);
         }
       });
     });
@@ -294,10 +309,10 @@ Examples:
       const times: [Timespec, Timespec] = [o.m && !o.a ? omit : when, o.a && !o.m ? omit : when];
       process.exitCode = await inSession((s, status) => {
         for (const a of addrs) {
-          const kp = s.path(a, true);
+          const { proc, path } = s.target(a, true);
           try {
-            if (o.create !== false) s.k.sys.close(s.k.sys.openat(AT_FDCWD, kp, O_CREAT | O_WRONLY, 0o666));
-            s.k.sys.utimensat(AT_FDCWD, kp, times, 0);
+            if (o.create !== false) proc.sys.close(proc.sys.openat(AT_FDCWD, path, O_CREAT | O_WRONLY, 0o666));
+            proc.sys.utimensat(AT_FDCWD, path, times, 0);
           } catch (e) {
             if (o.create === false && (e as { code?: string }).code === 'ENOENT') continue;
             status.fail(cannot('touch', a.text, e));
@@ -318,11 +333,11 @@ Examples:
       const amount = parseSize(rel === 0 ? o.size : o.size.slice(1));
       process.exitCode = await inSession((s, status) => {
         for (const a of addrs) {
-          const kp = s.path(a, true);
+          const { proc, path } = s.target(a, true);
           try {
-            if (o.create !== false) s.k.sys.close(s.k.sys.openat(AT_FDCWD, kp, O_CREAT | O_WRONLY, 0o666));
-            const cur = rel === 0 ? 0 : s.k.sys.stat(kp).size;
-            s.k.sys.truncate(kp, Math.max(0, cur + (rel === 0 ? amount : rel * amount)));
+            if (o.create !== false) proc.sys.close(proc.sys.openat(AT_FDCWD, path, O_CREAT | O_WRONLY, 0o666));
+            const cur = rel === 0 ? 0 : proc.sys.stat(path).size;
+            proc.sys.truncate(path, Math.max(0, cur + (rel === 0 ? amount : rel * amount)));
           } catch (e) {
             if (o.create === false && (e as { code?: string }).code === 'ENOENT') continue;
             status.fail(cannot('truncate', a.text, e));
@@ -340,14 +355,43 @@ function removeTree(ops: FsOps, p: string): void {
   } else ops.unlink(p);
 }
 
-function walkApply(s: Session, top: string, recursive: boolean, fn: (kp: string, st: { mode: number }) => void): void {
-  const visit = (kp: string): void => {
+/** Calls `fn` on `top` and, with `recursive`, on everything beneath it (symlinks not followed). */
+function walkApply(
+  proc: Process, top: string, recursive: boolean, fn: (p: string, st: { mode: number }) => void, status: Status, shown: string,
+): void {
+  const visit = (p: string): void => {
     checkInterrupt();
-    const st = s.k.sys.lstat(kp);
-    fn(kp, st);
-    if (recursive && (st.mode & S_IFMT) === S_IFDIR) for (const n of s.k.fs.readdir(kp)) visit(`${kp}/${n}`);
+    let st;
+    try {
+      st = proc.sys.lstat(p);
+    } catch (e) {
+      status.fail(cannot('access', shown + p.slice(top.length), e));
+      return;
+    }
+    fn(p, st);
+    if (!recursive || (st.mode & S_IFMT) !== S_IFDIR) return;
+    let names: string[];
+    try {
+      names = proc.fs.readdir(p);
+    } catch (e) {
+      status.fail(cannot('open directory', shown + p.slice(top.length), e));
+      return;
+    }
+    for (const n of names) visit(`${p.replace(/\/+$/, '')}/${n}`);
   };
   visit(top);
+}
+
+/** True when `path` (not followed if a symlink) is the root directory of `proc`'s filesystem. */
+function isRoot(proc: Process, path: string): boolean {
+  let st;
+  try {
+    st = proc.sys.lstat(path);
+  } catch {
+    return false;
+  }
+  const root = proc.sys.lstat('/');
+  return st.dev === root.dev && st.ino === root.ino;
 }
 
 function parseOctal(text: string): number {
@@ -396,12 +440,12 @@ export function modeChanger(text: string): (mode: number) => number {
 }
 
 /** OWNER[:GROUP] with numeric ids or names from the image's own /etc/passwd and /etc/group. */
-function parseOwner(s: Session, root: string, text: string): [number, number] {
+function parseOwner(proc: Process, text: string): [number, number] {
   const [u, g] = text.split(':') as [string, string | undefined];
   const lookup = (file: string, name: string): number => {
     if (/^\d+$/.test(name)) return Number(name);
     try {
-      for (const line of s.k.fs.readFile(`${root}/etc/${file}`, 'utf8').split('\n')) {
+      for (const line of proc.fs.readFile(`/etc/${file}`, 'utf8').split('\n')) {
         const f = line.split(':');
         if (f[0] === name && f[2] !== undefined) return Number(f[2]);
       }

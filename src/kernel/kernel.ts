@@ -15,7 +15,7 @@ import { Dentry } from '../vfs/dentry.js';
 import type { File, FileOps } from '../vfs/file.js';
 import { directoryOps, regularFileOps } from '../vfs/file_ops.js';
 import type { Inode } from '../vfs/inode.js';
-import { Mount, PathRef } from '../vfs/mount.js';
+import { Mount, PathRef, mountFlags } from '../vfs/mount.js';
 import type { FileSystemType, SuperBlock } from '../vfs/superblock.js';
 import { Clock } from '../vfs/time.js';
 import type { OpenContext } from '../vfs/vfs_ops.js';
@@ -121,6 +121,7 @@ export class Kernel {
       regularOps: regularFileOps,
       directoryOps,
       noWait: false,
+      release: (f) => this.putFile(f),
     };
     this.anon = new AnonInodes(this.anonDev(), this.clock, this.nextMountId++);
 
@@ -132,7 +133,7 @@ export class Kernel {
       source: 'rootfs', device: null, flags: 0, data: `size=${opts.rootSize ?? '4g'},mode=755`,
       dev: this.anonDev(), clock: this.clock, host: this.host, kernel: this,
     });
-    this.rootMount = this.newMount(rootSb, this.rootDentryOf(rootSb), 0);
+    this.rootMount = this.newMount(rootSb, this.rootDentryOf(rootSb), mountFlags(0));
     this.mountList.push(this.rootMount);
 
     // 5. The first task, pid 1: root and working directory at "/".
@@ -288,10 +289,16 @@ export class Kernel {
     if (j >= 0) this.mountList.splice(j, 1);
   }
 
-  /** Detaches `m` and everything mounted beneath it (umount_tree). */
+  /**
+   * Detaches `m` and everything mounted beneath it (umount_tree). Each detached mount becomes
+   * its own parent, as umount_tree disconnects them: a walk that is still inside (an open
+   * directory, a working directory) stops at its root on "..", and paths print from there.
+   */
   detachMount(m: Mount): void {
     for (const c of m.children.slice()) this.detachMount(c);
     this.unlinkMount(m);
+    m.parent = m;
+    m.mountpoint = m.root;
     m.detached = true;
     if (m.refs === 0) this.releaseMount(m);
   }
@@ -312,9 +319,10 @@ export class Kernel {
     m.sb.kill();
   }
 
-  /** How many attached or still-referenced mounts show `sb`. */
-  mountsOf(sb: SuperBlock): number {
-    return this.sbMounts.get(sb) ?? 0;
+  /** The live filesystem read from block device `rdev`, if one is mounted (or still referenced). */
+  superBlockOn(rdev: number): SuperBlock | undefined {
+    for (const sb of this.sbMounts.keys()) if (sb.fsType.requiresDevice && sb.dev === rdev) return sb;
+    return undefined;
   }
 
   /** Flushes every mounted filesystem (sync(2)). */

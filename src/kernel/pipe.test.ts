@@ -3,8 +3,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fresh, throwsCode, rejectsCode, enc, dec } from '../../test/conformance/helpers.js';
-import { O_NONBLOCK, O_CLOEXEC, F_GETFD, F_GETFL, F_GETPIPE_SZ, F_SETPIPE_SZ, FD_CLOEXEC, O_RDONLY, O_WRONLY } from '../abi/linux/fcntl.js';
+import { O_NONBLOCK, O_CLOEXEC, F_GETFD, F_GETFL, F_GETPIPE_SZ, F_SETPIPE_SZ, FD_CLOEXEC, O_RDONLY, O_WRONLY, O_RDWR, AT_FDCWD } from '../abi/linux/fcntl.js';
 import { POLLIN, POLLOUT, POLLHUP, POLLERR, POLLNVAL } from '../abi/linux/poll.js';
+import { S_IFIFO } from '../abi/linux/stat.js';
+import { sys_openat } from './syscalls/sys_open.js';
+import { Blocked } from './wait_queue.js';
+import { waitSync } from './sleep_sync.js';
 
 test('capacity is 64 KiB; a non-blocking writer then gets EAGAIN', async () => {
   const k = fresh();
@@ -106,9 +110,82 @@ test('pipe2 flags, F_SETPIPE_SZ, and the ends refuse the wrong direction', async
   assert.equal(k.sys.fcntl(w, F_GETFL) & 3, O_WRONLY);
   throwsCode(() => k.sys.pipe2(0x1), 'EINVAL');
   assert.equal(k.sys.fcntl(w, F_SETPIPE_SZ, 5000), 8192);
+  assert.equal(k.sys.fcntl(w, F_SETPIPE_SZ, 0), 4096, 'one page at least, as Linux answers for 0');
   await rejectsCode(k.sys.write(r, enc('x')), 'EBADF');
   await rejectsCode(k.sys.read(w, new Uint8Array(1)), 'EBADF');
   throwsCode(() => k.sys.lseek(r, 0, 0), 'ESPIPE');
   throwsCode(() => k.sys.pread64(r, new Uint8Array(1), 1, 0), 'ESPIPE');
   assert.match(k.sys.readlink(`/proc/self/fd/${r}`), /^pipe:\[\d+\]$/);
+});
+
+test('a zero-length write to a pipe without readers succeeds (pipe_write checks the length first)', async () => {
+  const k = fresh();
+  const [r, w] = k.sys.pipe2(0);
+  k.sys.close(r);
+  assert.equal(await k.sys.write(w, new Uint8Array(0)), 0);
+  await rejectsCode(k.sys.write(w, enc('x')), 'EPIPE');
+});
+
+test('a FIFO whose last end closed starts empty; a read end sees HUP only after a writer came', async () => {
+  const k = fresh();
+  k.sys.mknod('/tmp/fifo', S_IFIFO | 0o666, 0);
+  const rw = k.sys.open('/tmp/fifo', O_RDWR);
+  await k.sys.write(rw, enc('left over'));
+  k.sys.close(rw);
+  const r = k.sys.open('/tmp/fifo', O_RDONLY | O_NONBLOCK);
+  assert.equal(await k.sys.read(r, new Uint8Array(16)), 0, 'unread data went with the last close (Linux reads 0 here too)');
+  const fds = [{ fd: r, events: POLLIN, revents: 0 }];
+  await k.sys.poll(fds, 0);
+  assert.equal(fds[0]!.revents, 0, 'no writer has come since this open: no HUP');
+  const w = k.sys.open('/tmp/fifo', O_WRONLY | O_NONBLOCK);
+  k.sys.close(w);
+  await k.sys.poll(fds, 0);
+  assert.equal(fds[0]!.revents, POLLHUP, 'a writer came and went');
+});
+
+test('a blocking FIFO open waits for a partner that opens after it; one given up lets go of its end', async () => {
+  const k = fresh();
+  const t = k.kernel.init;
+  k.sys.mknod('/tmp/fifo', S_IFIFO | 0o666, 0);
+  k.sys.close(k.sys.open('/tmp/fifo', O_RDWR));
+  // A writer came and went before: the reader still waits for the next one.
+  let b: Blocked<number> | null = null;
+  try {
+    sys_openat(t, AT_FDCWD, '/tmp/fifo', O_RDONLY);
+  } catch (e) {
+    if (e instanceof Blocked) b = e as Blocked<number>;
+  }
+  assert.ok(b !== null, 'the read-only open waits');
+  const w = k.sys.open('/tmp/fifo', O_WRONLY | O_NONBLOCK);
+  const r = b.retry();
+  await k.sys.write(w, enc('hi'));
+  const buf = new Uint8Array(4);
+  assert.equal(dec(buf.subarray(0, await k.sys.read(r, buf))), 'hi');
+  k.sys.close(r);
+  k.sys.close(w);
+  // A wait that can never end (nothing else runs on this thread) fails with EDEADLK and
+  // takes its end back: writers see no reader, the mount is not held, the inode can go.
+  k.sys.mkdir('/mnt/t', 0o755);
+  k.sys.mount('none', '/mnt/t', 'tmpfs', 0, '');
+  k.sys.mknod('/mnt/t/fifo', S_IFIFO | 0o666, 0);
+  const never = { poll: () => false, halt: () => false };
+  assert.throws(() => {
+    try {
+      sys_openat(t, AT_FDCWD, '/mnt/t/fifo', O_RDONLY);
+    } catch (e) {
+      if (e instanceof Blocked) waitSync(k.kernel, t, e, never);
+      throw e;
+    }
+  }, /EDEADLK|deadlock|never happen/i);
+  throwsCode(() => k.sys.open('/mnt/t/fifo', O_WRONLY | O_NONBLOCK), 'ENXIO', 'the abandoned reader is gone');
+  assert.equal(k.sys.umount2('/mnt/t', 0), 0, 'no open file left behind in the mount');
+});
+
+test('k.fs never hands out a Blocked: a FIFO opens without waiting and an empty one with a writer is EAGAIN', () => {
+  const k = fresh();
+  k.sys.mknod('/tmp/fifo', S_IFIFO | 0o666, 0);
+  assert.equal(k.fs.readFile('/tmp/fifo').length, 0, 'no writer: end of file at once');
+  const rw = k.sys.open('/tmp/fifo', O_RDWR);
+  assert.throws(() => k.fs.readFile('/tmp/fifo'), (e: unknown) => e instanceof Error && (e as { code?: string }).code === 'EAGAIN');
+  k.sys.close(rw);
 });

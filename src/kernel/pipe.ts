@@ -1,7 +1,8 @@
 // Pipes and FIFOs (Linux's fs/pipe.c): a 64 KiB byte ring shared by a read end and a write
 // end. Writes of at most PIPE_BUF (4096) bytes are atomic: they go in whole or wait. Reading
 // an empty pipe with writers left would block (E.EAGAIN to the syscall layer), with none it
-// is end of file; writing with no reader left is EPIPE.
+// is end of file; writing with no reader left is EPIPE. A FIFO's pipe lives while some end
+// is open: the last close discards it, unread data included, as Linux frees pipe_inode_info.
 
 import { PIPE_BUF, PIPE_DEF_CAPACITY } from '../abi/linux/limits.js';
 import { POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM } from '../abi/linux/poll.js';
@@ -13,8 +14,12 @@ export class Pipe {
   readonly queue = new WaitQueue();
   readers = 0;
   writers = 0;
-  /** Ever had a writer (a FIFO read end reports HUP only after one came and went). */
-  hadWriter = false;
+  /**
+   * Opens of each end so far (Linux's r_counter/w_counter): a blocking FIFO open waits for
+   * the other counter to move, and a read end reports HUP only once a writer came after it.
+   */
+  rCounter = 0;
+  wCounter = 0;
   capacity = PIPE_DEF_CAPACITY;
   private buf: Uint8Array | null = null;
   private head = 0;
@@ -47,9 +52,10 @@ export class Pipe {
   }
 
   write(from: Uint8Array, off: number, len: number): number {
+    // pipe_write: an empty write succeeds before the reader check.
+    if (len === 0) return 0;
     if (this.readers === 0) throw E.EPIPE;
     const space = this.capacity - this.count;
-    if (len === 0) return 0;
     // Small writes are atomic: all or nothing.
     if (space === 0 || (len <= PIPE_BUF && space < len)) throw E.EAGAIN;
     const n = Math.min(len, space);
@@ -63,9 +69,13 @@ export class Pipe {
     return n;
   }
 
-  /** F_SETPIPE_SZ: capacity rounded up to a power of two of pages. Errors: EBUSY when data would not fit. */
+  /**
+   * F_SETPIPE_SZ: capacity rounded up to a power of two of pages, one page at least (0 too,
+   * as round_pipe_size). Errors: EINVAL past 1 MiB (pipe-max-size), EBUSY when data would
+   * not fit.
+   */
   resize(bytes: number): number {
-    if (!Number.isInteger(bytes) || bytes <= 0 || bytes > 1 << 20) throw E.EINVAL;
+    if (!Number.isInteger(bytes) || bytes < 0 || bytes > 1 << 20) throw E.EINVAL;
     let cap = 4096;
     while (cap < bytes) cap *= 2;
     if (cap < this.count) throw E.EBUSY;
@@ -83,10 +93,11 @@ export class Pipe {
     return cap;
   }
 
-  readEndPoll(): number {
+  /** `version` is the read end's File.pipeVersion (pipe_poll's filp->f_pipe test). */
+  readEndPoll(version: number): number {
     let m = 0;
     if (this.count > 0) m |= POLLIN | POLLRDNORM;
-    if (this.writers === 0 && this.hadWriter) m |= POLLHUP;
+    if (this.writers === 0 && version !== this.wCounter) m |= POLLHUP;
     return m;
   }
 
@@ -115,7 +126,7 @@ export const pipeFileOps: FileOps = {
   poll(f) {
     const p = f.priv as Pipe;
     let m = 0;
-    if (f.readable) m |= p.readEndPoll();
+    if (f.readable) m |= p.readEndPoll(f.pipeVersion);
     if (f.writable) m |= p.writeEndPoll();
     return m;
   },
@@ -127,11 +138,15 @@ export const pipeFileOps: FileOps = {
   },
 };
 
+/** Counts a new read and/or write end (and wakes FIFO opens waiting for a partner). */
 export function openPipeEnd(p: Pipe, readable: boolean, writable: boolean): void {
-  if (readable) p.readers++;
+  if (readable) {
+    p.readers++;
+    p.rCounter++;
+  }
   if (writable) {
     p.writers++;
-    p.hadWriter = true;
+    p.wCounter++;
   }
   if (readable || writable) p.queue.notify(POLLIN | POLLOUT);
 }
@@ -140,5 +155,7 @@ function releasePipeEnd(f: File): void {
   const p = f.priv as Pipe;
   if (f.readable) p.readers--;
   if (f.writable) p.writers--;
+  // The last end of a FIFO closed: the next open starts a fresh, empty pipe.
+  if (p.readers === 0 && p.writers === 0 && f.inode.special === p) f.inode.special = null;
   p.endClosed();
 }

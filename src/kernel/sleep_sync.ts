@@ -23,6 +23,7 @@ export function waitSync<T>(k: Kernel, task: Task, first: Blocked<T>, halt: Halt
       woken = true;
     });
     let timedOut = false;
+    let gaveUp = true;
     try {
       for (;;) {
         if (woken) break;
@@ -32,8 +33,10 @@ export function waitSync<T>(k: Kernel, task: Task, first: Blocked<T>, halt: Halt
         }
         if (!halt.halt(b.deadline)) throw errno(EDEADLK, 'a blocking call waits for something that can never happen');
       }
+      gaveUp = false;
     } finally {
       unsubscribe();
+      if (gaveUp) b.abandon?.();
     }
     k.current = task;
     try {

@@ -27,7 +27,14 @@ export class TimerQueue {
 
   cancel(t: KernelTimer): void {
     this.heap.remove(t);
-    // The host timer stays armed; an early wake-up with nothing due simply re-arms.
+    // While other timers wait, the host timer stays armed (cancels are frequent: an early
+    // wake-up with nothing due just re-arms). With none left it goes too, or the sim host
+    // would see work pending and move its clock to a deadline nobody waits for.
+    if (this.heap.size === 0 && this.armed !== null) {
+      this.armed.cancel();
+      this.armed = null;
+      this.armedAt = Number.POSITIVE_INFINITY;
+    }
   }
 
   get pending(): number {

@@ -30,8 +30,15 @@ export class WaitQueue {
 
   /** Wakes every waiter interested in any of `events`. Waiters may remove themselves. */
   notify(events: number): void {
-    if (this.waiters.length === 0) return;
-    for (const w of this.waiters.slice()) if (w.mask & events) w.wake(events);
+    const ws = this.waiters;
+    if (ws.length === 0) return;
+    if (ws.length === 1) {
+      // The common case (one sleeper) without copying the list.
+      const w = ws[0]!;
+      if (w.mask & events) w.wake(events);
+      return;
+    }
+    for (const w of ws.slice()) if (w.mask & events) w.wake(events);
   }
 }
 
@@ -39,7 +46,9 @@ export class WaitQueue {
  * Thrown by a syscall that would have to wait. `subscribe` registers `wake` on everything
  * that could make progress possible and returns a function that unregisters it; `retry`
  * repeats the attempt (and may throw another Blocked). When `deadline` passes first, the
- * adapter calls `timeout()` for the result instead.
+ * adapter calls `timeout()` for the result instead. An attempt that holds something while it
+ * waits (a FIFO open counts its end, so the other side can find it) says how to let go in
+ * `abandon`: whoever gives up on the Blocked instead of retrying it to the end must call it.
  */
 export class Blocked<T = unknown> {
   constructor(
@@ -47,6 +56,7 @@ export class Blocked<T = unknown> {
     readonly retry: () => T,
     readonly deadline: Instant | null = null,
     readonly timeout: (() => T) | null = null,
+    readonly abandon: (() => void) | null = null,
   ) {}
 }
 
@@ -74,5 +84,5 @@ export function mapBlocked<T, U>(b: Blocked<T>, then: (v: T) => U): Blocked<U> {
     }
     return then(v);
   };
-  return new Blocked<U>(b.subscribe, retry, b.deadline, b.timeout ? () => then(b.timeout!()) : null);
+  return new Blocked<U>(b.subscribe, retry, b.deadline, b.timeout ? () => then(b.timeout!()) : null, b.abandon);
 }

@@ -26,6 +26,13 @@ export interface NetDevice {
    * incoming ones were produced by a peer that trusts the same link, so they are not verified.
    */
   readonly checksumOffload: boolean;
+  /**
+   * TCP segmentation offload, as on veth (TSO/GSO there, GRO at the peer): the largest IP
+   * datagram carrying one TCP segment (DF set) that the device takes although it exceeds the
+   * MTU; the peer receives it whole. 0 or absent: none. May change as the device's condition
+   * does (a link with per-frame faults offers none); the stack reads it at each send.
+   */
+  readonly gsoMaxSize?: number;
   readonly linkUp: boolean;
   readonly stats: DeviceStats;
   /**
@@ -35,7 +42,9 @@ export interface NetDevice {
   transmit(frame: Uint8Array): void;
   /**
    * Registers the receiver. Frames are delivered from the host's event loop, never from
-   * inside transmit(); the receiver must not modify them (one frame may be delivered twice).
+   * inside transmit(); the receiver must not modify them (one frame may be delivered twice),
+   * and the device never modifies a frame once delivered: the stack may keep one (a large
+   * TCP payload is queued in its frame rather than copied).
    */
   onReceive(deliver: (frame: Uint8Array) => void): void;
   /** Called when linkUp changes (optional). */

@@ -349,19 +349,21 @@ export class NetStack {
 
   /**
    * A frame with room for the Ethernet and IP headers plus `l4Len` bytes at L4_OFF, zeroed.
-   * Small frames are carved from 256 KiB slabs that are never reused (so they start zeroed):
-   * one backing store per slab instead of one per frame. Whoever keeps a frame's bytes for
-   * long (socket queues, reassembly) copies them, so a slab is not pinned by one datagram.
+   * Frames up to 16 KiB are carved from 256 KiB slabs that are never reused (so they start
+   * zeroed): one backing store per slab instead of one per frame. Larger frames (jumbo MTUs,
+   * offloaded TCP segments) get a backing store of their own, so a receiver may keep one (a
+   * TCP receive queue does) without pinning anything else. Whoever keeps a small frame's bytes
+   * (socket queues, reassembly) copies them, so a slab is not pinned by one datagram.
    */
   allocFrame(l4Len: number): Uint8Array {
     // No padding to Ethernet's 60-byte minimum: that is the NIC's job, and virtual peers
     // (passt) take the frame length at its word.
     const n = L4_OFF + l4Len;
-    if (n > SLAB_MAX_FRAME) return new Uint8Array(n);
     // Start 2 bytes into an 8-byte boundary: the IP header and the transport header after it
     // then sit on 4-byte boundaries, where checksums take their fast path.
+    if (n > SLAB_MAX_FRAME) return new Uint8Array(new ArrayBuffer(n + 2), 2, n);
     const size = (n + 2 + 7) & ~7;
-    if (this.slabUsed + size > SLAB_SIZE) {
+    if (this.slab === null || this.slabUsed + size > SLAB_SIZE) {
       this.slab = new ArrayBuffer(SLAB_SIZE);
       this.slabUsed = 0;
     }
@@ -369,7 +371,7 @@ export class NetStack {
     this.slabUsed += size;
     return f;
   }
-  private slab = new ArrayBuffer(SLAB_SIZE);
+  private slab: ArrayBuffer | null = null;
   private slabUsed = 0;
 
   /**
@@ -396,7 +398,8 @@ export class NetStack {
     ip.mf = false;
     ip.fragOffset = 0;
     const mtu = this.pathMtu(r, dst, now);
-    if (ip.totalLen > mtu) {
+    // A TCP segment may exceed the MTU on a device with segmentation offload (gsoMax()).
+    if (ip.totalLen > mtu && !(df && proto === IPPROTO_TCP && mtu === r.iface.mtu && ip.totalLen <= r.iface.gsoMax)) {
       if (df) {
         s.IpFragFails++;
         return E.EMSGSIZE;

@@ -39,6 +39,12 @@ export class File {
   pos = 0;
   /** Descriptor slots (and in-flight operations) referring to this File. */
   refs = 0;
+  /**
+   * For a pipe's read end, the pipe's writer count that does not count as a hangup (Linux's
+   * f_pipe): a FIFO opened for reading with O_NONBLOCK and no writer sees POLLHUP only after
+   * a writer came (and went).
+   */
+  pipeVersion = 0;
 
   constructor(
     readonly path: PathRef,

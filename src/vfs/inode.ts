@@ -268,8 +268,3 @@ export abstract class Inode {
    */
   evict(): void {}
 }
-
-/** True where `mode` names a directory. */
-export function sIsDir(mode: number): boolean {
-  return (mode & S_IFMT) === S_IFDIR;
-}

@@ -2,7 +2,9 @@
 // PathRef, the (mount, dentry) pair that names a place unambiguously (Linux's struct path).
 // Mounts form a tree per kernel; a dentry with `mounted > 0` has children mounts over it.
 
-import { MS_RDONLY } from '../abi/linux/mount.js';
+import {
+  MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_NOSYMFOLLOW, MS_RDONLY, MS_RELATIME, MS_STRICTATIME,
+} from '../abi/linux/mount.js';
 import type { Dentry } from './dentry.js';
 import type { SuperBlock } from './superblock.js';
 
@@ -47,6 +49,32 @@ export class Mount {
   }
 }
 
+const ATIME_FLAGS = MS_NOATIME | MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME;
+
+/**
+ * The per-mount flags mount(2) flags give (path_mount): relatime unless noatime or
+ * strictatime is asked for; a remount that names no atime flag keeps the mount's `previous`
+ * ones. MS_STRICTATIME itself is not kept: a mount without relatime and noatime is strict.
+ */
+export function mountFlags(ms: number, previous?: number): number {
+  let f = ms & (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_NOSYMFOLLOW | MS_RDONLY);
+  if (!(ms & MS_NOATIME)) f |= MS_RELATIME;
+  if (ms & MS_STRICTATIME) f &= ~(MS_RELATIME | MS_NOATIME);
+  if (previous !== undefined && (ms & ATIME_FLAGS) === 0) f = (f & ~ATIME_FLAGS) | (previous & ATIME_FLAGS);
+  return f;
+}
+
+/** The per-mount flags as /proc/mounts lists them after "rw"/"ro" (show_mnt_opts). */
+export const MOUNT_OPTION_NAMES: readonly [number, string][] = [
+  [MS_NOSUID, 'nosuid'],
+  [MS_NODEV, 'nodev'],
+  [MS_NOEXEC, 'noexec'],
+  [MS_NOATIME, 'noatime'],
+  [MS_NODIRATIME, 'nodiratime'],
+  [MS_RELATIME, 'relatime'],
+  [MS_NOSYMFOLLOW, 'nosymfollow'],
+];
+
 export class PathRef {
   constructor(
     readonly mnt: Mount,
@@ -57,9 +85,6 @@ export class PathRef {
     return this.dentry.inode;
   }
 
-  equals(o: PathRef): boolean {
-    return this.mnt === o.mnt && this.dentry === o.dentry;
-  }
 }
 
 /**

@@ -109,6 +109,11 @@ test('a non-directory in the middle is ENOTDIR; a missing one ENOENT', () => {
   throwsCode(() => k.sys.stat('/f/x'), 'ENOTDIR');
   throwsCode(() => k.sys.stat('/nope/x'), 'ENOENT');
   throwsCode(() => k.sys.stat(''), 'ENOENT');
+  // A magic link that leads to a file, with more path after it (Linux: "Not a directory").
+  const fd = k.sys.open('/f', 0);
+  throwsCode(() => k.sys.stat(`/proc/self/fd/${fd}/x`), 'ENOTDIR');
+  k.sys.symlink(`/proc/self/fd/${fd}`, '/via');
+  throwsCode(() => k.sys.stat('/via/x'), 'ENOTDIR');
 });
 
 test('search permission is needed on every directory of the path', () => {

@@ -9,6 +9,7 @@ import { AT_FDCWD } from '../abi/linux/fcntl.js';
 import { MAXSYMLINKS, NAME_MAX, PATH_MAX } from '../abi/linux/limits.js';
 import { S_ISVTX, S_IWOTH } from '../abi/linux/stat.js';
 import { EXDEV } from '../abi/linux/errno.js';
+import { MS_NOSYMFOLLOW } from '../abi/linux/mount.js';
 import { E, Errno } from '../kernel/errno.js';
 import type { Task } from '../kernel/task.js';
 import { Dentry } from './dentry.js';
@@ -183,7 +184,9 @@ export class Nameidata {
           i = skipSlashes(s, 1);
         }
         if (i === s.length) {
-          // A pure jump ("/" or a magic link): carry on with the outer path.
+          // A pure jump ("/" or a magic link): carry on with the outer path, which needs
+          // a directory here (a magic link may lead to any file).
+          if (!this.dentry.inode.isDir) throw E.ENOTDIR;
           s = this.stack.pop()!;
           i = 0;
         }
@@ -251,6 +254,8 @@ export class Nameidata {
     const inode = this.dentry.inode;
     if (!inode.isSymlink) return null;
     if (how === WALK_TRAILING && !(this.flags & LOOKUP_FOLLOW)) return null;
+    // pick_link: a nosymfollow mount's links are never followed (readlink still reads them).
+    if (this.mnt.flags & MS_NOSYMFOLLOW) throw E.ELOOP;
     // Follow: the body is relative to the directory holding the link.
     this.mnt = saveMnt;
     this.dentry = saveDentry;
@@ -382,9 +387,4 @@ export function pathParent(task: Task, dirfd: number, path: string, flags: numbe
   const nd = startWalk(task, dirfd, path, flags);
   nd.walk(path);
   return { nd, last: nd.last, type: nd.lastType, trailing: nd.trailing };
-}
-
-/** True when `e` is the given errno (for callers that treat one code specially). */
-export function isCode(e: unknown, code: Errno): boolean {
-  return e === code || (e instanceof Errno && e.errno === code.errno);
 }

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { fresh, throwsCode, enc } from '../../test/conformance/helpers.js';
 import { boot } from '../index.js';
 import { AT_FDCWD, O_RDONLY, O_WRONLY, O_CREAT, R_OK, W_OK, X_OK, AT_EACCESS } from '../abi/linux/fcntl.js';
-import { S_ISGID, S_ISUID } from '../abi/linux/stat.js';
+import { S_ISGID, S_ISUID, UTIME_NOW, UTIME_OMIT } from '../abi/linux/stat.js';
+import { MS_NOEXEC, MS_RDONLY, MS_REMOUNT } from '../abi/linux/mount.js';
 
 test('owner, group and other bits; supplementary groups', () => {
   const k = fresh();
@@ -191,4 +192,45 @@ test('fs.protected_hardlinks: linking needs ownership or read+write access to a 
   u.sys.link('/tmp/root-file', '/tmp/u/l');
   k.sys.chmod('/tmp/root-file', 0o4666);
   throwsCode(() => u.sys.link('/tmp/root-file', '/tmp/u/l2'), 'EPERM', 'never a setuid file');
+});
+
+test('utimensat: "now" for both needs write access; any other times need ownership (as Linux 6.x)', () => {
+  const k = fresh();
+  k.fs.writeFile('/tmp/f', 'x');
+  k.sys.chmod('/tmp/f', 0o666);
+  const other = k.process({ uid: 1000, gid: 1000 });
+  const now = { sec: 0, nsec: UTIME_NOW };
+  const omit = { sec: 0, nsec: UTIME_OMIT };
+  other.sys.utimensat(AT_FDCWD, '/tmp/f', null, 0);
+  other.sys.utimensat(AT_FDCWD, '/tmp/f', [now, now], 0);
+  // Checked on Linux as uid 1000 on a 0666 file of root's: both are EPERM.
+  throwsCode(() => other.sys.utimensat(AT_FDCWD, '/tmp/f', [now, omit], 0), 'EPERM', 'atime now, mtime kept');
+  throwsCode(() => other.sys.utimensat(AT_FDCWD, '/tmp/f', [omit, now], 0), 'EPERM', 'mtime now, atime kept');
+  const fd = k.sys.openat(AT_FDCWD, '/tmp/f', O_RDONLY);
+  throwsCode(() => k.sys.utimensat(fd, null as unknown as string, null, 0x100), 'EINVAL', 'no flags without a path');
+  k.sys.utimensat(fd, null as unknown as string, null, 0);
+});
+
+test('access(W_OK) on a read-only filesystem is EROFS before the mode bits are asked (as Linux answers uid 1000)', () => {
+  const k = fresh();
+  k.fs.mkdir('/mnt/ro');
+  k.sys.mount('none', '/mnt/ro', 'tmpfs', 0, 'mode=755');
+  k.fs.writeFile('/mnt/ro/f', 'x');
+  k.sys.chmod('/mnt/ro/f', 0o444);
+  k.sys.mount('none', '/mnt/ro', 'tmpfs', MS_REMOUNT | MS_RDONLY, '');
+  const user = k.process({ uid: 1000, gid: 1000 });
+  throwsCode(() => user.sys.access('/mnt/ro/f', W_OK), 'EROFS');
+  throwsCode(() => k.sys.access('/mnt/ro/f', W_OK), 'EROFS');
+  user.sys.access('/mnt/ro/f', R_OK);
+});
+
+test('access(X_OK) is EACCES on a noexec mount, whatever the mode bits', () => {
+  const k = fresh();
+  k.fs.mkdir('/mnt/nx');
+  k.sys.mount('none', '/mnt/nx', 'tmpfs', MS_NOEXEC, '');
+  k.fs.writeFile('/mnt/nx/tool', '#!/bin/sh');
+  k.sys.chmod('/mnt/nx/tool', 0o755);
+  throwsCode(() => k.sys.access('/mnt/nx/tool', X_OK), 'EACCES');
+  k.sys.access('/mnt/nx/tool', R_OK);
+  k.sys.access('/mnt/nx', X_OK);
 });

@@ -8,14 +8,8 @@ export interface Timespec {
   readonly nsec: number;
 }
 
-export const EPOCH: Timespec = Object.freeze({ sec: 0, nsec: 0 });
-
 export function timespec(sec: number, nsec: number): Timespec {
   return { sec, nsec };
-}
-
-export function timespecToNs(t: Timespec): bigint {
-  return BigInt(t.sec) * 1_000_000_000n + BigInt(t.nsec);
 }
 
 export function timespecFromNs(ns: bigint): Timespec {

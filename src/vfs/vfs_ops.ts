@@ -2,10 +2,11 @@
 // vfs_create, may_create, may_delete, notify_change, do_truncate, vfs_open and friends).
 // Syscalls resolve paths and validate arguments, then call these; these call the filesystem.
 
-import { O_ACCMODE, O_NOATIME, O_NONBLOCK, O_RDWR, O_WRONLY } from '../abi/linux/fcntl.js';
-import { MS_NOATIME, MS_NODEV } from '../abi/linux/mount.js';
+import { O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_EXCL, O_NOATIME, O_NOCTTY, O_NONBLOCK, O_RDWR, O_TRUNC, O_WRONLY } from '../abi/linux/fcntl.js';
+import { MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_RELATIME } from '../abi/linux/mount.js';
 import {
   S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, S_ISGID, S_ISUID, S_IXGRP,
+  STATX_ATTR_APPEND, STATX_ATTR_IMMUTABLE,
 } from '../abi/linux/stat.js';
 import type { Cred } from '../kernel/cred.js';
 import { E } from '../kernel/errno.js';
@@ -21,10 +22,10 @@ import type { Timespec } from './time.js';
 import { timespecCompare } from './time.js';
 import { POLLIN, POLLOUT } from '../abi/linux/poll.js';
 
-/** Attribute flag: the inode cannot be changed (chattr +i). */
-export const STATX_IMMUTABLE = 0x10;
-/** Attribute flag: the inode can only be appended to (chattr +a). */
-export const STATX_APPEND = 0x20;
+/** Attribute flag (Inode.attributes): the inode cannot be changed (chattr +i). */
+export const STATX_IMMUTABLE = STATX_ATTR_IMMUTABLE;
+/** Attribute flag (Inode.attributes): the inode can only be appended to (chattr +a). */
+export const STATX_APPEND = STATX_ATTR_APPEND;
 
 /** mnt_want_write: writes through this mount are allowed. Errors: EROFS. */
 export function mntWantWrite(mnt: Mount): void {
@@ -137,21 +138,37 @@ export function doTruncate(cred: Cred, inode: Inode, size: number): void {
   inode.setattr({ size, mtime: now, ctime: now });
 }
 
-/** relatime: whether reading should update the access time now. */
-export function wantAtime(f: File, now: Timespec): boolean {
-  if (f.flags & O_NOATIME) return false;
-  const mnt = f.path.mnt;
+/**
+ * atime_needs_update: noatime and read-only mounts never, nodiratime mounts not for
+ * directories; relatime mounts (the default) only when the access time is not after the
+ * modification or change time, or is a day old; strictatime mounts always.
+ */
+export function atimeNeedsUpdate(mnt: Mount, inode: Inode, now: Timespec): boolean {
   if (mnt.flags & MS_NOATIME || mnt.readOnly) return false;
-  const inode = f.inode;
+  if (mnt.flags & MS_NODIRATIME && inode.isDir) return false;
+  if (!(mnt.flags & MS_RELATIME)) return true;
   if (timespecCompare(inode.atime, inode.mtime) <= 0) return true;
   if (timespecCompare(inode.atime, inode.ctime) <= 0) return true;
   return now.sec - inode.atime.sec >= 24 * 60 * 60;
 }
 
-/** file_accessed: updates the access time after a read, where relatime says so. */
+/** Whether reading through `f` should update the access time now (O_NOATIME never). */
+export function wantAtime(f: File, now: Timespec): boolean {
+  if (f.flags & O_NOATIME) return false;
+  return atimeNeedsUpdate(f.path.mnt, f.inode, now);
+}
+
+/** file_accessed: updates the access time after a read, where the mount's rules say so. */
 export function fileAccessed(f: File): void {
   const now = f.inode.sb.clock.now();
   if (wantAtime(f, now)) f.inode.touchAtime(now);
+}
+
+/** touch_atime: the same for an access by path (readlink). */
+export function touchAtime(p: PathRef): void {
+  const inode = p.dentry.inode;
+  const now = inode.sb.clock.now();
+  if (atimeNeedsUpdate(p.mnt, inode, now)) inode.touchAtime(now);
 }
 
 /** Access mode bits (MAY_*) for open flags (Linux's ACC_MODE). */
@@ -198,6 +215,11 @@ export function mayOpen(cred: Cred, p: PathRef, accMode: number, flags: number):
       break;
   }
   inodePermission(cred, p.mnt, inode, accMode);
+  // An append-only file is written only at its end, and never truncated.
+  if (inode.attributes & STATX_APPEND) {
+    if ((flags & O_ACCMODE) !== 0 && !(flags & O_APPEND)) throw E.EPERM;
+    if (flags & O_TRUNC) throw E.EPERM;
+  }
   if (flags & O_NOATIME && !ownerOrCapable(cred, inode)) throw E.EPERM;
 }
 
@@ -209,6 +231,8 @@ export interface OpenContext {
   directoryOps: FileOps;
   /** The caller cannot sleep: a FIFO open that would wait behaves as with O_NONBLOCK. */
   noWait: boolean;
+  /** Drops a File made here that will never be installed (a FIFO open given up). */
+  release(f: File): void;
 }
 
 /**
@@ -217,6 +241,9 @@ export interface OpenContext {
  * a write-only open without a reader fails with ENXIO. Errors: ENXIO, EROFS.
  */
 export function vfsOpen(ctx: OpenContext, p: PathRef, flags: number, fmode: number): File {
+  // do_dentry_open: the creation-time flags and O_CLOEXEC (a descriptor's, not the file's)
+  // are not kept, so F_GETFL shows what Linux shows.
+  flags &= ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC);
   const inode = p.dentry.inode;
   if (fmode & FMODE_PATH) return new File(p, flags, FMODE_PATH, NO_FILE_OPS);
   let ops: FileOps | undefined;
@@ -250,30 +277,48 @@ export function vfsOpen(ctx: OpenContext, p: PathRef, flags: number, fmode: numb
   return new File(p, flags, fmode, ops, priv);
 }
 
+/**
+ * fifo_open: a read-only open waits for a writer to open after it (unless O_NONBLOCK), a
+ * write-only one for a reader (ENXIO with O_NONBLOCK when there is none), O_RDWR never
+ * waits. The waiting open already counts as an end, so the other side finds it.
+ */
 function openFifo(ctx: OpenContext, p: PathRef, flags: number, fmode: number): File {
   const inode = p.dentry.inode;
-  const pipe = (inode.special ??= new Pipe()) as Pipe;
   const readable = (fmode & FMODE_READ) !== 0;
   const writable = (fmode & FMODE_WRITE) !== 0;
   const nonblock = (flags & O_NONBLOCK) !== 0 || ctx.noWait;
-  if (writable && !readable && pipe.readers === 0) {
-    if (nonblock) throw E.ENXIO;
-  }
+  let pipe = inode.special as Pipe | null;
+  if (writable && !readable && nonblock && (pipe === null || pipe.readers === 0)) throw E.ENXIO;
+  pipe ??= inode.special = new Pipe();
   const file = new File(p, flags, fmode, pipeFileOps, pipe);
   openPipeEnd(pipe, readable, writable);
-  // Blocking opens of one end wait until the other end is there (fifo_open).
-  const waitFor = readable && !writable ? () => pipe.writers > 0 || pipe.hadWriter : writable && !readable ? () => pipe.readers > 0 : null;
-  if (waitFor !== null && !nonblock && !waitFor()) {
-    const ready = (): File => {
-      if (!waitFor()) throw blocked;
-      return file;
-    };
-    const blocked: Blocked<File> = new Blocked<File>((wake) => {
-      const w: Waiter = { mask: POLLIN | POLLOUT, wake: () => wake() };
-      pipe.queue.add(w);
-      return () => pipe.queue.remove(w);
-    }, ready);
-    throw blocked;
+  let partnerCame: (() => boolean) | null = null;
+  if (readable && !writable && pipe.writers === 0) {
+    if (nonblock) file.pipeVersion = pipe.wCounter;
+    else {
+      const seen = pipe.wCounter;
+      partnerCame = () => pipe.wCounter !== seen;
+    }
+  } else if (writable && !readable && pipe.readers === 0) {
+    const seen = pipe.rCounter;
+    partnerCame = () => pipe.rCounter !== seen;
   }
-  return file;
+  if (partnerCame === null) return file;
+  const came = partnerCame;
+  const q = pipe.queue;
+  const blocked: Blocked<File> = new Blocked<File>(
+    (wake) => {
+      const w: Waiter = { mask: POLLIN | POLLOUT, wake: () => wake() };
+      q.add(w);
+      return () => q.remove(w);
+    },
+    () => {
+      if (!came()) throw blocked;
+      return file;
+    },
+    null,
+    null,
+    () => ctx.release(file),
+  );
+  throw blocked;
 }

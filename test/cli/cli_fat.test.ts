@@ -215,3 +215,25 @@ test('Ctrl-C during a copy stops cleanly: exit 130, the image fsck-clean', { ski
     s.done();
   }
 });
+
+test('a progress bar on a terminal for copies that take a moment; none with -q or without a terminal', { skip: skip || (!have('script') ? 'needs script (Debian: bsdutils) for a pseudo-terminal' : false) }, () => {
+  const s = scratch();
+  try {
+    const img = join(s.dir, 'pb.img');
+    assert.equal(sh(`truncate -s 1G '${img}' && mkfs.fat -F 32 '${img}'`).code, 0);
+    const src = join(s.dir, 'big');
+    assert.equal(sh(`truncate -s 700M '${src}'`).code, 0);
+    const bin = new URL('../../../bin/tkl.js', import.meta.url).pathname;
+    const onTty = sh(`script -qec "'${process.execPath}' '${bin}' cp '${src}' '${img}:/a'" /dev/null`);
+    assert.equal(onTty.code, 0, onTty.out);
+    assert.match(onTty.out, /\d+% \| [\d.]+[KMG]?\/700M \| [01]\/1 files/, 'the bar shows percent, bytes and files');
+    const quiet = sh(`script -qec "'${process.execPath}' '${bin}' cp -q '${src}' '${img}:/a'" /dev/null`);
+    assert.equal(quiet.code, 0, quiet.out);
+    assert.doesNotMatch(quiet.out, /%/);
+    const plain = tkl(['cp', src, `${img}:/a`]);
+    assert.equal(plain.code, 0, plain.err);
+    assert.equal(plain.err, '', 'no bar when stderr is not a terminal');
+  } finally {
+    s.done();
+  }
+});

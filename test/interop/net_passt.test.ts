@@ -2,6 +2,7 @@
 // passt runs in a network namespace this suite makes (a veth pair there gives it an address
 // and a default route to copy), tkl takes its address by DHCP from passt, then reaches
 // servers on the namespace's loopback through passt's gateway mapping. Skips without passt.
+// Linux itself, on a TAP bridged to a second passt, is the reference where passt misbehaves.
 import { describe, before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -10,10 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { boot, type Tkl } from '../../src/index.js';
 import { StreamDevice } from '../../src/drivers/net/stream.js';
+import { tapAddon, TapDevice } from '../../src/drivers/net/tap.js';
 import { dhcpConfigure, type DhcpLease } from '../../src/net/dhcp/client.js';
 import { AF_INET } from '../../src/net/socket/sockaddr.js';
 import { SHUT_WR, SOCK_DGRAM, SOCK_STREAM, SOL_SOCKET, SO_RCVTIMEO } from '../../src/abi/linux/socket.js';
-import { inNs, missingForNetns, PY_PEER, sh, start } from './netns.js';
+import { inNs, missingForNetns, PY_PEER, run, sh, start } from './netns.js';
 import { pattern } from '../net/helpers.js';
 
 const MiB = 1 << 20;
@@ -69,22 +71,15 @@ describe('interop with Linux through passt', { skip: skip ?? false, timeout: 300
     if (lease.dns.length > 0) assert.match(k.fs.readFile('/etc/resolv.conf', 'utf8'), /^nameserver /m);
   });
 
-  // Only the upload is checked: with this passt build on this machine's kernel, data the server
-  // writes back stalls or is re-sent in a loop under new sequence numbers (seen in tkl's capture:
-  // tkl acknowledges every byte and keeps its window open; passt's peeking of its socket goes
-  // wrong), so downloads through passt are a known gap, reported rather than hidden.
-  test('TCP through passt to a server on the namespace loopback: 16 MiB up byte-exact, then end of stream back', { timeout: 120_000 }, async () => {
-    const size = 16 * MiB;
-    const back = 0;
-    const srv = start(...inNs(ns, 'python3', py, 'tcp-server', '127.0.0.1', '7500', String(back)), 120_000);
+  // Both directions, with passt's guest (tkl) closing its side only after the download: the
+  // order passt 0.0~git20230309 handles. See the skipped test below for the other order.
+  test('TCP through passt to a server on the namespace loopback: 32 MiB down, then 8 MiB up, byte-exact', { timeout: 120_000 }, async () => {
+    const down = 32 * MiB;
+    const up = 8 * MiB;
+    const srv = start(...inNs(ns, 'python3', py, 'tcp-source', '127.0.0.1', '7502', String(down)), 120_000);
     assert.equal(await srv.ready, 'ready');
     const c = k.sys.socket(AF_INET, SOCK_STREAM, 0);
-    await k.sys.connect(c, { family: AF_INET, addr: lease.router!, port: 7500 });
-    const data = pattern(size, 8);
-    const w = (async () => {
-      await k.sys.write(c, data);
-      k.sys.shutdown(c, SHUT_WR);
-    })();
+    await k.sys.connect(c, { family: AF_INET, addr: lease.router!, port: 7502 });
     const got = createHash('sha256');
     const buf = new Uint8Array(MiB);
     let n = 0;
@@ -93,16 +88,72 @@ describe('interop with Linux through passt', { skip: skip ?? false, timeout: 300
       if (r === 0) break;
       got.update(buf.subarray(0, r));
       n += r;
+      assert.ok(n <= down, `passt delivered ${n} bytes of a ${down}-byte stream`);
     }
-    await w;
+    const data = pattern(up, 9);
+    await k.sys.write(c, data);
+    k.sys.shutdown(c, SHUT_WR);
     k.sys.close(c);
     const r = await srv.done;
     assert.equal(r.code, 0, r.stderr);
     const [rn, rhash, shash] = r.stdout.trim().split('\n').pop()!.split(' ');
+    assert.equal(n, down);
+    assert.equal(got.digest('hex'), shash);
+    assert.equal(Number(rn), up);
+    assert.equal(rhash, createHash('sha256').update(data).digest('hex'));
+  });
+
+  test('TCP through passt: 16 MiB up byte-exact, then end of stream back', { timeout: 120_000 }, async () => {
+    const size = 16 * MiB;
+    const srv = start(...inNs(ns, 'python3', py, 'tcp-server', '127.0.0.1', '7500', '0'), 120_000);
+    assert.equal(await srv.ready, 'ready');
+    const c = k.sys.socket(AF_INET, SOCK_STREAM, 0);
+    await k.sys.connect(c, { family: AF_INET, addr: lease.router!, port: 7500 });
+    const data = pattern(size, 8);
+    await k.sys.write(c, data);
+    k.sys.shutdown(c, SHUT_WR);
+    const buf = new Uint8Array(MiB);
+    assert.equal(await k.sys.read(c, buf), 0);
+    k.sys.close(c);
+    const r = await srv.done;
+    assert.equal(r.code, 0, r.stderr);
+    const [rn, rhash] = r.stdout.trim().split('\n').pop()!.split(' ');
     assert.equal(Number(rn), size);
     assert.equal(rhash, createHash('sha256').update(data).digest('hex'));
-    assert.equal(n, back);
-    assert.equal(got.digest('hex'), shash);
+  });
+
+  // Downloading after the guest half-closed (guest FIN first, then the server writes): with
+  // passt 0.0~git20230309 (Debian 12) the data stalls, or passt re-sends bytes the guest already
+  // acknowledged under new sequence numbers past the end of the stream. Whether passt handles
+  // it is decided live, by the reference guest: Linux itself, on a TAP bridged to a second
+  // passt's socket. If Linux fails too, tkl's run is skipped with what Linux got; once passt
+  // handles it, tkl must too. README "Networking" describes the captures.
+  test('TCP through passt: download after the guest half-closed (decided by a Linux guest on the same passt)', { timeout: 120_000 }, async (t) => {
+    if (tapAddon() === null) return t.skip('the reference Linux guest needs the TAP addon (node scripts/build-tap-addon.js)');
+    const size = 4 * MiB;
+    const linux = await linuxGuestHalfCloseDownload(dir, py, size);
+    if (linux !== size) {
+      return t.skip(`passt stalls after the guest's FIN: the reference Linux guest got ${linux} of ${size} bytes in 5 s, so tkl is not run against it`);
+    }
+    const srv = start(...inNs(ns, 'python3', py, 'tcp-server', '127.0.0.1', '7503', String(size)), 120_000);
+    assert.equal(await srv.ready, 'ready');
+    const c = k.sys.socket(AF_INET, SOCK_STREAM, 0);
+    await k.sys.connect(c, { family: AF_INET, addr: lease.router!, port: 7503 });
+    k.sys.shutdown(c, SHUT_WR);
+    const got = createHash('sha256');
+    const buf = new Uint8Array(MiB);
+    let n = 0;
+    for (;;) {
+      const r = await k.sys.read(c, buf);
+      if (r === 0) break;
+      got.update(buf.subarray(0, r));
+      n += r;
+      assert.ok(n <= size, `passt delivered ${n} bytes of a ${size}-byte stream`);
+    }
+    k.sys.close(c);
+    const r = await srv.done;
+    assert.equal(n, size);
+    assert.equal(got.digest('hex'), r.stdout.trim().split('\n').pop()!.split(' ')[2]);
   });
 
   test('UDP through passt: echo of small and large datagrams', async () => {
@@ -122,3 +173,47 @@ describe('interop with Linux through passt', { skip: skip ?? false, timeout: 300
     k.sys.close(s);
   });
 });
+
+/**
+ * The reference: Linux as passt's guest. A second passt in the namespace, a TAP in a namespace
+ * of its own bridged frame by frame to passt's socket, and a Python client there that
+ * half-closes, then reads (5 s timeout). Returns the bytes Linux received.
+ */
+async function linuxGuestHalfCloseDownload(dir: string, py: string, size: number): Promise<number> {
+  const guest = `tklg${process.pid}`;
+  const tapName = `tkg${process.pid}`.slice(0, 15);
+  const sock = join(dir, 'passt-linux.socket');
+  const passt = start(...inNs(ns, 'passt', '-f', '-4', '-1', '-s', sock), 60_000);
+  let tap: TapDevice | null = null;
+  let stream: StreamDevice | null = null;
+  sh(`ip netns add ${guest}`);
+  try {
+    for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
+    tap = TapDevice.open({ name: tapName, mtu: 65520 });
+    stream = await StreamDevice.open({ path: sock, mtu: 65520 });
+    const cmds = [
+      `ip link set ${tapName} netns ${guest}`, `ip -n ${guest} link set ${tapName} mtu 65520 up`, `ip -n ${guest} link set lo up`,
+      `ip -n ${guest} addr add 10.199.5.1/24 dev ${tapName}`, `ip -n ${guest} route add default via 10.199.5.254`,
+    ];
+    for (const c of cmds) assert.equal(sh(c).code, 0, c);
+    const st = stream;
+    const tp = tap;
+    tp.onReceive((f) => st.transmit(f.slice()));
+    st.onReceive((f) => tp.transmit(f.slice()));
+    const srv = start(...inNs(ns, 'python3', py, 'tcp-server', '127.0.0.1', '7504', String(size)), 60_000);
+    assert.equal(await srv.ready, 'ready');
+    const client = [
+      'import socket', "s = socket.create_connection(('10.199.5.254', 7504), timeout=5)", 's.shutdown(socket.SHUT_WR)', 'n = 0',
+      'try:', '    while True:', '        b = s.recv(1 << 20)', '        if not b: break', '        n += len(b)', `        if n > ${size}: break`,
+      'except OSError: pass', 'print(n)',
+    ].join('\n');
+    const r = await run(...inNs(guest, 'python3', '-c', client), 30_000);
+    srv.kill();
+    return Number(r.stdout.trim());
+  } finally {
+    stream?.close();
+    tap?.close();
+    passt.kill();
+    sh(`ip netns del ${guest}`);
+  }
+}

@@ -76,13 +76,17 @@ export function inNs(ns: string, ...argv: string[]): [string, string[]] {
   return ['ip', ['netns', 'exec', ns, ...argv]];
 }
 
-/** A Python helper for the Linux side: TCP sink-then-source and UDP echo. */
+/**
+ * A Python helper for the Linux side: TCP sink-then-source (tcp-server: reads to end of stream,
+ * then sends), source-then-sink (tcp-source: sends at once, then reads), a client that sends
+ * then reads (tcp-client), and UDP echo. TCP modes print "received sha256(received) sha256(sent)".
+ */
 export const PY_PEER = String.raw`
 import socket, sys, hashlib, random
 mode, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
-if mode == 'tcp-server' or mode == 'tcp-client':
+if mode in ('tcp-server', 'tcp-client', 'tcp-source'):
     nsend = int(sys.argv[4])
-    if mode == 'tcp-server':
+    if mode != 'tcp-client':
         ls = socket.socket()
         ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         ls.bind((host, port)); ls.listen(1)
@@ -104,7 +108,7 @@ if mode == 'tcp-server' or mode == 'tcp-client':
         k = min(len(block), nsend - sent)
         c.sendall(block[:k]); hs.update(block[:k]); sent += k
     c.shutdown(socket.SHUT_WR)
-    if mode == 'tcp-client':
+    if mode != 'tcp-server':
         while True:
             b = c.recv(1 << 20)
             if not b: break

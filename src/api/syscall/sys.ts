@@ -76,6 +76,8 @@ function defineSync(name: string, entry: SyscallEntry): void {
       try {
         return fn(this.task, ...args);
       } catch (e) {
+        // A call that would wait answers EAGAIN here, letting go of what its attempt holds.
+        if (e instanceof Blocked) e.abandon?.();
         throw toSystemError(e, name, paths, args);
       } finally {
         k.openContext.noWait = false;
@@ -90,20 +92,16 @@ function defineBlocking(name: string, entry: SyscallEntry): void {
   const fn = entry.fn;
   const paths = entry.paths;
   Object.defineProperty(Sys.prototype, name, {
-    value: async function (this: Sys, ...args: unknown[]): Promise<unknown> {
+    // Not an async function: a call that completes at once costs one resolved promise, and a
+    // call that blocks one promise from the sleep adapter (no extra await layers).
+    value: function (this: Sys, ...args: unknown[]): Promise<unknown> {
       const k = this.kernel;
       k.current = this.task;
-      let b: Blocked<unknown>;
       try {
-        return fn(this.task, ...args);
+        return Promise.resolve(fn(this.task, ...args));
       } catch (e) {
-        if (!(e instanceof Blocked)) throw toSystemError(e, name, paths, args);
-        b = e;
-      }
-      try {
-        return await sleepUntilDone(k, this.task, b);
-      } catch (e) {
-        throw toSystemError(e, name, paths, args);
+        if (!(e instanceof Blocked)) return Promise.reject(toSystemError(e, name, paths, args));
+        return sleepUntilDone(k, this.task, e, (err) => toSystemError(err, name, paths, args));
       }
     },
     writable: true,

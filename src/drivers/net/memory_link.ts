@@ -30,7 +30,16 @@ export interface LinkParams {
   queueLimit?: number;
   /** Checksum offload, as veth: both ends trust the link. Default true. */
   checksumOffload?: boolean;
+  /**
+   * TCP segmentation offload, as veth: with checksum offload and no per-frame faults (no
+   * latency, jitter, loss, duplication, reordering or bandwidth limit), TCP hands the link
+   * segments of up to 64 KiB that the peer receives whole. Default true.
+   */
+  segmentationOffload?: boolean;
 }
+
+/** The largest IP datagram a segmentation-offload frame may carry (Linux's GSO_MAX_SIZE). */
+const GSO_MAX_SIZE = 65535;
 
 interface InFlight extends HeapEntry {
   to: LinkPort;
@@ -45,8 +54,14 @@ class Medium {
   private seq = 0;
   private timer: TimerHandle | null = null;
   private timerAt = Number.POSITIVE_INFINITY;
-  private immediate: InFlight[] = [];
+  /** Frames for an undelayed link, delivered in one deferred batch (parallel arrays: no object per frame). */
+  private immTo: (LinkPort | undefined)[] = [];
+  private immFrame: (Uint8Array | undefined)[] = [];
+  private immCount = 0;
+  private spareTo: (LinkPort | undefined)[] = [];
+  private spareFrame: (Uint8Array | undefined)[] = [];
   private immediateScheduled = false;
+  private readonly flush = (): void => this.flushImmediate();
   /** When each sender's transmitter is free again (bandwidth serialisation). */
   private readonly busy = new Map<LinkPort, number>();
   private fifoTail = new Map<LinkPort, number>();
@@ -58,6 +73,12 @@ class Medium {
     const seed = new Uint8Array(4);
     host.randomFill(seed);
     this.rng = new SeededRandom(((seed[0]! << 24) | (seed[1]! << 16) | (seed[2]! << 8) | seed[3]!) >>> 0);
+  }
+
+  /** True when frames pass untouched and at once: nothing per frame to simulate. */
+  get simple(): boolean {
+    const p = this.params;
+    return !p.latency && !p.jitter && !p.bandwidth && !p.reorder && !p.loss && !p.duplicate;
   }
 
   /** Queues `frame` from `from` for `to`, applying the link's faults. */
@@ -73,10 +94,11 @@ class Medium {
     const simple = latency === 0 && !p.jitter && !p.bandwidth && !p.reorder;
     for (let i = 0; i < copies; i++) {
       if (simple) {
-        this.immediate.push({ key: 0, seq: this.seq++, dead: false, to, frame });
+        this.immTo[this.immCount] = to;
+        this.immFrame[this.immCount++] = frame;
         if (!this.immediateScheduled) {
           this.immediateScheduled = true;
-          this.host.defer(() => this.flushImmediate());
+          this.host.defer(this.flush);
         }
         continue;
       }
@@ -106,9 +128,24 @@ class Medium {
 
   private flushImmediate(): void {
     this.immediateScheduled = false;
-    const q = this.immediate;
-    this.immediate = [];
-    for (const f of q) f.to.receive(f.frame);
+    // Swap in the spare arrays: frames sent while delivering go to the next batch.
+    const to = this.immTo;
+    const frames = this.immFrame;
+    const n = this.immCount;
+    this.immTo = this.spareTo;
+    this.immFrame = this.spareFrame;
+    this.immCount = 0;
+    try {
+      for (let i = 0; i < n; i++) {
+        const f = frames[i]!;
+        frames[i] = undefined; // the slot keeps no frame (and its slab) alive
+        to[i]!.receive(f);
+      }
+    } finally {
+      for (let i = 0; i < n; i++) frames[i] = undefined;
+      this.spareTo = to;
+      this.spareFrame = frames;
+    }
   }
 
   private arm(at: number): void {
@@ -138,6 +175,8 @@ class Medium {
 export class LinkPort implements NetDevice {
   readonly stats = new DeviceStats();
   readonly checksumOffload: boolean;
+  /** Set by the link or switch: whether segmentation offload may be offered now. */
+  gsoAllowed: () => boolean = () => false;
   linkUp = true;
   private deliver: ((frame: Uint8Array) => void) | null = null;
 
@@ -151,8 +190,12 @@ export class LinkPort implements NetDevice {
     this.checksumOffload = offload;
   }
 
+  get gsoMaxSize(): number {
+    return this.gsoAllowed() ? GSO_MAX_SIZE : 0;
+  }
+
   transmit(frame: Uint8Array): void {
-    if (!this.linkUp || frame.length > this.mtu + 14) {
+    if (!this.linkUp || (frame.length > this.mtu + 14 && (frame.length > GSO_MAX_SIZE + 14 || !this.gsoAllowed()))) {
       this.stats.txDropped++;
       return;
     }
@@ -190,6 +233,9 @@ export class MemoryLink {
     const fill = (b: Uint8Array): void => host.randomFill(b);
     this.a = new LinkPort('link-a', randomMac(fill), mtu, offload, send);
     this.b = new LinkPort('link-b', randomMac(fill), mtu, offload, send);
+    const gso = (): boolean => offload && (this.medium.params.segmentationOffload ?? true) && !this.medium.partitioned && this.medium.simple;
+    this.a.gsoAllowed = gso;
+    this.b.gsoAllowed = gso;
   }
 
   get params(): LinkParams {

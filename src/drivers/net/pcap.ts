@@ -59,6 +59,9 @@ export class PcapTap implements NetDevice {
   get mtu(): number {
     return this.inner.mtu;
   }
+  get gsoMaxSize(): number {
+    return this.inner.gsoMaxSize ?? 0;
+  }
   get checksumOffload(): boolean {
     return this.inner.checksumOffload;
   }

@@ -90,7 +90,7 @@ export class TapDevice implements NetDevice {
       if (n <= 0) return;
       this.stats.rxPackets++;
       this.stats.rxBytes += n;
-      // The stack keeps references to frames (zero-copy UDP payloads): hand it its own copy.
+      // rxBuf is reused for the next read, and the stack may keep delivered frames: a copy.
       const frame = this.rxBuf.slice(0, n);
       if (this.deliver !== null) this.deliver(frame);
       else this.stats.rxDropped++;

@@ -11,7 +11,7 @@ import type { Kernel } from '../../kernel/kernel.js';
 import type { Task } from '../../kernel/task.js';
 import type { FileOps } from '../../vfs/file.js';
 import { Inode, type DirEmit } from '../../vfs/inode.js';
-import { dPath, type Mount, type PathRef } from '../../vfs/mount.js';
+import { MOUNT_OPTION_NAMES, PathRef, dPath, type Mount } from '../../vfs/mount.js';
 import type { MagicLink } from '../../vfs/namei.js';
 import type { FileSystemType, MountContext, StatFs, SuperBlock } from '../../vfs/superblock.js';
 import type { Clock } from '../../vfs/time.js';
@@ -207,9 +207,12 @@ function status(t: Task): string {
 function mounts(k: Kernel, t: Task): string {
   const lines: string[] = [];
   for (const m of k.mountList) {
-    const where = dPath({ mnt: m, dentry: m.root } as PathRef, t.root);
     if (!isVisible(m, t)) continue;
-    const opts = [m.readOnly ? 'ro' : 'rw', ...m.sb.options().split(',').filter((o) => o !== 'rw' && o !== 'ro' && o !== '')];
+    const where = dPath(new PathRef(m, m.root), t.root);
+    // show_vfsmnt: ro/rw, the per-mount flags, then the filesystem's own options.
+    const perMount = MOUNT_OPTION_NAMES.filter(([bit]) => m.flags & bit).map(([, name]) => name);
+    const fsOpts = m.sb.options().split(',').filter((o) => o !== 'rw' && o !== 'ro' && o !== '' && !MOUNT_OPTION_NAMES.some(([, n]) => n === o));
+    const opts = [m.readOnly ? 'ro' : 'rw', ...perMount, ...fsOpts];
     lines.push(`${escape(m.sb.source)} ${escape(where)} ${m.sb.fsType.name} ${opts.join(',')} 0 0\n`);
   }
   return lines.join('');

@@ -216,3 +216,65 @@ test('a zero-length write past the end changes nothing', () => {
   assert.equal(k.sys.pwrite64(fd, new Uint8Array(0), 0, 10_000), 0);
   assert.equal(k.sys.fstat(fd).size, 3);
 });
+
+test('offsets past 4 GiB reach their own pages; huge sparse files cost only their pages', () => {
+  const k = fresh();
+  const free = k.sys.statfs('/').bfree;
+  const fd = k.sys.openat(AT_FDCWD, '/tmp/big', O_CREAT | O_RDWR, 0o644);
+  k.sys.pwrite64(fd, enc('A'), 1, 0);
+  k.sys.pwrite64(fd, enc('B'), 1, 2 ** 32);
+  const one = new Uint8Array(1);
+  k.sys.pread64(fd, one, 1, 0);
+  assert.equal(dec(one), 'A', 'a write at 4 GiB must not land on page 0');
+  k.sys.pread64(fd, one, 1, 2 ** 32);
+  assert.equal(dec(one), 'B');
+  assert.equal(k.sys.fstat(fd).blocks, 2 * (PAGE / 512));
+  // A page 15 TiB in: seeking, punching, truncating and freeing it must not walk every hole.
+  const far = 15 * 2 ** 40;
+  k.sys.pwrite64(fd, enc('C'), 1, far);
+  const started = Date.now();
+  assert.equal(k.sys.lseek(fd, PAGE, SEEK_DATA), 2 ** 32);
+  assert.equal(k.sys.lseek(fd, 2 ** 32 + PAGE, SEEK_DATA), far);
+  assert.equal(k.sys.lseek(fd, far, SEEK_HOLE), far + 1);
+  k.sys.fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, PAGE, far);
+  assert.equal(k.sys.fstat(fd).blocks, 2 * (PAGE / 512), 'the 4 GiB page was punched, the far one kept');
+  throwsCode(() => k.sys.fallocate(fd, 0, 0, 2 ** 40), 'ENOSPC');
+  k.sys.ftruncate(fd, PAGE);
+  assert.equal(k.sys.fstat(fd).blocks, PAGE / 512);
+  k.sys.close(fd);
+  k.sys.unlink('/tmp/big');
+  assert.equal(k.sys.statfs('/').bfree, free, 'every page was given back');
+  assert.ok(Date.now() - started < 2000, `sparse operations took ${Date.now() - started} ms`);
+  const g = k.sys.openat(AT_FDCWD, '/tmp/limit', O_CREAT | O_RDWR, 0o644);
+  throwsCode(() => k.sys.pwrite64(g, enc('x'), 1, 2 ** 44), 'EFBIG', 'past the 16 TiB a page array reaches');
+});
+
+test('xattr names and namespaces as Linux 6.x answers them (checked on this machine\'s tmpfs)', () => {
+  const k = fresh();
+  k.fs.writeFile('/tmp/x', '');
+  k.sys.chmod('/tmp/x', 0o666);
+  throwsCode(() => k.sys.setxattr('/tmp/x', 'user.', enc('v'), 0), 'EINVAL', 'a bare prefix');
+  throwsCode(() => k.sys.setxattr('/tmp/x', 'system.foo', enc('v'), 0), 'EOPNOTSUPP', 'no handler for it');
+  k.sys.setxattr('/tmp/x', 'security.label', enc('v'), 0);
+  k.sys.setxattr('/tmp/x', 'user.a', enc('vv'), 0);
+  assert.equal(k.sys.getxattr('/tmp/x', 'user.a', 0).length, 2, 'size 0 asks for the value, never ERANGE');
+  assert.equal(k.sys.listxattr('/tmp/x', 0).length, 2);
+  k.fs.writeFile('/tmp/own', '');
+  k.sys.chown('/tmp/own', 1000, 1000);
+  const user = k.process({ uid: 1000, gid: 1000 });
+  throwsCode(() => user.sys.setxattr('/tmp/own', 'security.label', enc('v'), 0), 'EPERM', 'security.* needs CAP_SYS_ADMIN, not ownership');
+  assert.equal(dec(user.sys.getxattr('/tmp/x', 'security.label')), 'v', 'but anyone reads it');
+});
+
+test('fallocate updates mtime and ctime in every mode, as shmem_fallocate (checked on Linux 6.18)', () => {
+  const k = fresh();
+  const fd = k.sys.openat(AT_FDCWD, '/tmp/fa', O_CREAT | O_RDWR, 0o644);
+  const old = { sec: 1_000_000_000, nsec: 0 };
+  for (const mode of [0, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE]) {
+    k.sys.utimensat(AT_FDCWD, '/tmp/fa', [old, old], 0);
+    k.sys.fallocate(fd, mode, 0, 2 * PAGE);
+    const st = k.sys.fstat(fd);
+    assert.notDeepEqual(st.mtime, old, `mode ${mode}: mtime`);
+    assert.notEqual(st.ctime.sec, old.sec, `mode ${mode}: ctime`);
+  }
+});

@@ -6,7 +6,7 @@
 
 import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, RENAME_EXCHANGE, XATTR_CREATE, XATTR_REPLACE } from '../../abi/linux/fcntl.js';
 import { MS_RDONLY, TMPFS_MAGIC } from '../../abi/linux/mount.js';
-import { NAME_MAX, MAX_LFS_FILESIZE } from '../../abi/linux/limits.js';
+import { NAME_MAX } from '../../abi/linux/limits.js';
 import { S_IFDIR, S_IFMT, S_IFREG, modeToDtype } from '../../abi/linux/stat.js';
 import { E, errno } from '../../kernel/errno.js';
 import { EINVAL } from '../../abi/linux/errno.js';
@@ -16,7 +16,13 @@ import type { Clock, Timespec } from '../../vfs/time.js';
 import { Xattrs } from '../../vfs/xattr.js';
 
 export const PAGE_SIZE = 4096;
-const PAGE_SHIFT = 12;
+/**
+ * Pages live in a JS array, whose indexes stop below 2^32: files end at 16 TiB (Linux's
+ * tmpfs allows 8 EiB). Page indexes are computed with division, never `>>>`, which would
+ * wrap offsets past 4 GiB onto the first pages.
+ */
+const MAX_PAGES = 2 ** 32 - 1;
+const BLOCKS_PER_PAGE = PAGE_SIZE / 512;
 /** Large aligned writes allocate pages 16 at a time, in one buffer (like a large folio). */
 const SLAB_PAGES = 16;
 const SLAB_SIZE = SLAB_PAGES * PAGE_SIZE;
@@ -263,7 +269,7 @@ export class TmpfsInode extends Inode {
     let done = 0;
     while (done < len) {
       const p = pos + done;
-      const idx = p >>> PAGE_SHIFT;
+      const idx = Math.floor(p / PAGE_SIZE);
       const inPage = p & (PAGE_SIZE - 1);
       const page = pages[idx];
       if (inPage === 0 && len - done >= SLAB_SIZE && page !== undefined && this.wholeSlab(idx, page)) {
@@ -286,7 +292,7 @@ export class TmpfsInode extends Inode {
     let done = 0;
     while (done < len) {
       const p = pos + done;
-      const idx = p >>> PAGE_SHIFT;
+      const idx = Math.floor(p / PAGE_SIZE);
       const inPage = p & (PAGE_SIZE - 1);
       if (inPage === 0 && (idx & (SLAB_PAGES - 1)) === 0 && len - done >= SLAB_SIZE && this.slabFree(idx)) {
         // A whole aligned run of fresh pages: one allocation and one copy for all of them.
@@ -310,7 +316,7 @@ export class TmpfsInode extends Inode {
         }
         page = new Uint8Array(PAGE_SIZE);
         pages[idx] = page;
-        this.blocks += PAGE_SIZE / 512;
+        this.blocks += BLOCKS_PER_PAGE;
       }
       if (n === PAGE_SIZE && off + done === 0 && buf.length === PAGE_SIZE) page.set(buf);
       else page.set(buf.subarray(off + done, off + done + n), inPage);
@@ -348,33 +354,38 @@ export class TmpfsInode extends Inode {
       this.mtime = this.ctime = this.sb.clock.now();
       return;
     }
-    const first = offset >>> PAGE_SHIFT;
+    const first = Math.floor(offset / PAGE_SIZE);
     const last = Math.ceil(end / PAGE_SIZE);
-    let missing = 0;
-    for (let i = first; i < last; i++) if (this.pages[i] === undefined) missing++;
-    if (!this.sb.tryCharge(missing)) throw E.ENOSPC;
+    // Counted from the pages present, so a huge request fails at once instead of looping.
+    let present = 0;
+    for (const _ of presentPages(this.pages, first, last, this.pageCount)) present++;
+    if (!this.sb.tryCharge(last - first - present)) throw E.ENOSPC;
     for (let i = first; i < last; i++) {
       if (this.pages[i] === undefined) {
         this.pages[i] = new Uint8Array(PAGE_SIZE);
-        this.blocks += PAGE_SIZE / 512;
+        this.blocks += BLOCKS_PER_PAGE;
       }
     }
     if (!(mode & FALLOC_FL_KEEP_SIZE) && end > this.size) this.size = end;
-    this.ctime = this.sb.clock.now();
+    // shmem_fallocate ends with file_modified(): both times, whatever the mode.
+    this.mtime = this.ctime = this.sb.clock.now();
   }
 
   override seekData(pos: number, data: boolean): number {
     const pages = this.pages;
     if (pages === null) return data ? pos : this.size;
     const size = this.size;
-    for (let p = pos; p < size; ) {
-      const idx = p >>> PAGE_SHIFT;
-      const present = pages[idx] !== undefined;
-      if (present === data) return p;
-      p = (idx + 1) * PAGE_SIZE;
+    const idx = Math.floor(pos / PAGE_SIZE);
+    if ((pages[idx] !== undefined) === data) return pos;
+    const end = Math.ceil(size / PAGE_SIZE);
+    if (data) {
+      // The next page present: found among the pages there are, not by walking the holes.
+      for (const i of presentPages(pages, idx + 1, end, this.pageCount)) return i * PAGE_SIZE;
+      throw E.ENXIO;
     }
-    if (data) throw E.ENXIO;
-    return size;
+    let i = idx + 1;
+    while (i < end && pages[i] !== undefined) i++;
+    return Math.min(i * PAGE_SIZE, size);
   }
 
   override setattr(attr: SetAttr): void {
@@ -389,35 +400,40 @@ export class TmpfsInode extends Inode {
 
   /** Zeroes [from, to): whole pages are dropped (becoming holes), partial ones cleared. */
   private zeroRange(from: number, to: number): void {
+    if (from >= to) return;
     const pages = this.pages!;
-    for (let p = from; p < to; ) {
-      const idx = p >>> PAGE_SHIFT;
-      const inPage = p & (PAGE_SIZE - 1);
-      const n = Math.min(PAGE_SIZE - inPage, to - p);
-      const page = pages[idx];
-      if (page !== undefined) {
-        if (n === PAGE_SIZE) this.dropPage(idx);
-        else page.fill(0, inPage, inPage + n);
-      }
-      p += n;
+    const firstWhole = Math.ceil(from / PAGE_SIZE);
+    const endWhole = Math.floor(to / PAGE_SIZE);
+    if (firstWhole > endWhole) {
+      // Inside one page.
+      pages[Math.floor(from / PAGE_SIZE)]?.fill(0, from % PAGE_SIZE, from % PAGE_SIZE + (to - from));
+      return;
     }
+    if (from % PAGE_SIZE !== 0) pages[firstWhole - 1]?.fill(0, from % PAGE_SIZE);
+    if (to % PAGE_SIZE !== 0) pages[endWhole]?.fill(0, 0, to % PAGE_SIZE);
+    for (const i of [...presentPages(pages, firstWhole, endWhole, this.pageCount)]) this.dropPage(i);
   }
 
   private truncatePages(newSize: number): void {
     const pages = this.pages!;
     if (newSize >= this.size) return;
     // Clear the tail of the last partial page so a later extension reads zeros.
-    const tail = newSize & (PAGE_SIZE - 1);
-    const lastIdx = newSize >>> PAGE_SHIFT;
+    const tail = newSize % PAGE_SIZE;
+    const lastIdx = Math.floor(newSize / PAGE_SIZE);
     if (tail !== 0) pages[lastIdx]?.fill(0, tail);
     const firstDropped = tail === 0 ? lastIdx : lastIdx + 1;
-    for (let i = firstDropped; i < pages.length; i++) if (pages[i] !== undefined) this.dropPage(i);
+    for (const i of [...presentPages(pages, firstDropped, pages.length, this.pageCount)]) this.dropPage(i);
     pages.length = Math.min(pages.length, firstDropped);
+  }
+
+  /** Pages of data held (each counted in `blocks`). */
+  private get pageCount(): number {
+    return this.blocks / BLOCKS_PER_PAGE;
   }
 
   private dropPage(idx: number): void {
     this.pages![idx] = undefined;
-    this.blocks -= PAGE_SIZE / 512;
+    this.blocks -= BLOCKS_PER_PAGE;
     this.sb.uncharge(1);
   }
 
@@ -447,13 +463,29 @@ export class TmpfsInode extends Inode {
 
   override evict(): void {
     if (this.pages !== null) {
-      let n = 0;
-      for (const p of this.pages) if (p !== undefined) n++;
-      this.sb.uncharge(n);
+      this.sb.uncharge(this.pageCount);
       this.pages = [];
     }
     if (this.isSymlink && this.size > SHORT_SYMLINK_LEN) this.sb.uncharge(1);
     this.sb.inodesUsed--;
+  }
+}
+
+/**
+ * Indexes of the pages present in [from, to), ascending. A sparse range much longer than the
+ * `count` pages the file holds is searched through the array's own keys, so a file with a few
+ * pages at terabyte offsets costs no more than one with a few pages at the start.
+ */
+function* presentPages(pages: (Uint8Array | undefined)[], from: number, to: number, count: number): Generator<number> {
+  to = Math.min(to, pages.length);
+  if (to - from <= 4 * count + 64) {
+    for (let i = from; i < to; i++) if (pages[i] !== undefined) yield i;
+    return;
+  }
+  for (const key in pages) {
+    const i = Number(key);
+    if (i >= to) return;
+    if (i >= from && pages[i] !== undefined) yield i;
   }
 }
 
@@ -464,7 +496,7 @@ export class TmpfsSuper implements SuperBlock {
   readOnly: boolean;
   readonly clock: Clock;
   readonly blockSize = PAGE_SIZE;
-  readonly maxFileSize = MAX_LFS_FILESIZE;
+  readonly maxFileSize = MAX_PAGES * PAGE_SIZE;
   readonly maxLinks = Number.POSITIVE_INFINITY;
   readonly source: string;
   /** Limits: pages of data and inodes. */

@@ -7,6 +7,7 @@ import type { HostOps, HostThread, Instant, TimerHandle } from '../host_ops.js';
 import { deadlineTimer } from '../host_ops.js';
 
 const ORIGIN = process.hrtime.bigint();
+const RESOLVED = Promise.resolve();
 
 export interface NodeHostOptions {
   /** Where console text goes; by default process.stderr (the kernel log is not program output). */
@@ -26,40 +27,53 @@ export class NodeHost implements HostOps {
   }
 
   realtimeNs(): bigint {
-    // Date.now() has millisecond resolution; add the sub-millisecond part of the
-    // high-resolution clock so successive timestamps are distinct and ordered.
-    const ms = BigInt(Date.now());
-    const subMs = process.hrtime.bigint() % 1_000_000n;
-    return ms * 1_000_000n + subMs;
+    return nodeRealtimeNs();
   }
 
   setTimer(at: Instant, fire: () => void): TimerHandle {
     return deadlineTimer(() => this.monotonic(), at, fire, true);
   }
 
+  // Deferred work runs as one promise job per batch: Node's queueMicrotask makes an
+  // AsyncResource per call, which cost more than the work itself on per-frame paths.
+  private deferred: (() => void)[] = [];
+  private deferScheduled = false;
+  private readonly runDeferred = (): void => {
+    const q = this.deferred;
+    this.deferred = [];
+    this.deferScheduled = false;
+    for (const fn of q) {
+      try {
+        fn();
+      } catch (e) {
+        // As an uncaught exception, like a throwing queueMicrotask callback.
+        queueMicrotask(() => {
+          throw e;
+        });
+      }
+    }
+  };
+
   defer(fn: () => void): void {
-    queueMicrotask(fn);
+    this.deferred.push(fn);
+    if (!this.deferScheduled) {
+      this.deferScheduled = true;
+      void RESOLVED.then(this.runDeferred);
+    }
   }
 
-  private holds = 0;
-  private keeper: ReturnType<typeof setInterval> | undefined;
-
   hold(): () => void {
-    if (this.holds++ === 0) this.keeper = setInterval(() => {}, 1 << 30);
+    holdProcess();
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      if (--this.holds === 0) {
-        clearInterval(this.keeper);
-        this.keeper = undefined;
-      }
+      releaseProcess();
     };
   }
 
   randomFill(buf: Uint8Array): void {
-    // randomFillSync takes at most 2^31-1 bytes a call.
-    for (let off = 0; off < buf.length; off += 65536) randomFillSync(buf, off, Math.min(65536, buf.length - off));
+    nodeRandomFill(buf);
   }
 
   console(text: string): void {
@@ -67,13 +81,54 @@ export class NodeHost implements HostOps {
   }
 
   startThread(url: URL | string, data: unknown): HostThread {
-    const worker = new Worker(url, { workerData: data });
-    return {
-      postMessage: (message, transfer) => worker.postMessage(message, transfer as never),
-      onMessage: (handler) => void worker.on('message', handler),
-      onError: (handler) => void worker.on('error', handler),
-      onExit: (handler) => void worker.on('exit', handler),
-      terminate: async () => void (await worker.terminate()),
-    };
+    return startNodeThread(url, data);
   }
+}
+
+// One interval for the whole process keeps Node alive while any caller waits: ref'd while
+// holds are taken, unref'd (not cleared) when none are, so a blocking call that waits and
+// wakes again costs two counter updates instead of a timer insertion and removal.
+let holds = 0;
+let keeper: ReturnType<typeof setInterval> | undefined;
+
+function holdProcess(): void {
+  if (holds++ > 0) return;
+  if (keeper === undefined) keeper = setInterval(() => {}, 1 << 30);
+  else keeper.ref();
+}
+
+function releaseProcess(): void {
+  if (--holds === 0) keeper!.unref();
+}
+
+// The parts every host on Node shares (NodeHost, and WorkerHost in a worker thread).
+
+let lastRealtime = 0n;
+
+/**
+ * Wall-clock time in ns: Date.now()'s milliseconds plus the sub-millisecond part of the
+ * high-resolution clock. The two do not tick in phase (the sum could fall back by most of a
+ * millisecond), so a reading is never below the last one in this thread.
+ */
+export function nodeRealtimeNs(): bigint {
+  const ns = BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n);
+  lastRealtime = ns > lastRealtime ? ns : lastRealtime + 1n;
+  return lastRealtime;
+}
+
+/** Cryptographic random bytes; randomFillSync takes at most 2^31-1 bytes a call. */
+export function nodeRandomFill(buf: Uint8Array): void {
+  for (let off = 0; off < buf.length; off += 65536) randomFillSync(buf, off, Math.min(65536, buf.length - off));
+}
+
+/** A worker_threads Worker as a HostThread. */
+export function startNodeThread(url: URL | string, data: unknown): HostThread {
+  const worker = new Worker(url, { workerData: data });
+  return {
+    postMessage: (message, transfer) => worker.postMessage(message, transfer as never),
+    onMessage: (handler) => void worker.on('message', handler),
+    onError: (handler) => void worker.on('error', handler),
+    onExit: (handler) => void worker.on('exit', handler),
+    terminate: async () => void (await worker.terminate()),
+  };
 }

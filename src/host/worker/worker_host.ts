@@ -4,13 +4,12 @@
 // thread polls or halts (see halt.ts). Other threads feed it through shared memory and ring
 // its Doorbell, which wakes a halted thread and makes the next poll run the interrupt handlers.
 
-import { randomFillSync } from 'node:crypto';
-import { Worker } from 'node:worker_threads';
 import type { Halt } from '../halt.js';
 import type { HostOps, HostThread, Instant, TimerHandle } from '../host_ops.js';
 import { NS_PER_MS } from '../host_ops.js';
 import { MinHeap, type HeapEntry } from '../../util/heap.js';
 import { Doorbell } from './doorbell.js';
+import { nodeRandomFill, nodeRealtimeNs, startNodeThread } from '../node/node_host.js';
 
 interface WorkerTimer extends HeapEntry {
   fire: () => void;
@@ -48,8 +47,7 @@ export class WorkerHost implements HostOps, Halt {
   }
 
   realtimeNs(): bigint {
-    const ms = BigInt(Date.now());
-    return ms * 1_000_000n + (process.hrtime.bigint() % 1_000_000n);
+    return nodeRealtimeNs();
   }
 
   setTimer(at: Instant, fire: () => void): TimerHandle {
@@ -63,7 +61,7 @@ export class WorkerHost implements HostOps, Halt {
   }
 
   randomFill(buf: Uint8Array): void {
-    for (let off = 0; off < buf.length; off += 65536) randomFillSync(buf, off, Math.min(65536, buf.length - off));
+    nodeRandomFill(buf);
   }
 
   hold(): () => void {
@@ -76,14 +74,7 @@ export class WorkerHost implements HostOps, Halt {
   }
 
   startThread(url: URL | string, data: unknown): HostThread {
-    const worker = new Worker(url, { workerData: data });
-    return {
-      postMessage: (message, transfer) => worker.postMessage(message, transfer as never),
-      onMessage: (handler) => void worker.on('message', handler),
-      onError: (handler) => void worker.on('error', handler),
-      onExit: (handler) => void worker.on('exit', handler),
-      terminate: async () => void (await worker.terminate()),
-    };
+    return startNodeThread(url, data);
   }
 
   /** The earliest pending timer, or undefined. */

@@ -7,7 +7,7 @@ import { boot } from '../../index.js';
 import { fresh, throwsCode, enc } from '../../../test/conformance/helpers.js';
 import {
   AT_FDCWD, F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_SETFD, F_SETFL, FD_CLOEXEC, O_APPEND, O_CLOEXEC, O_CREAT,
-  O_RDWR, O_NONBLOCK, O_RDONLY, O_LARGEFILE,
+  O_RDWR, O_NONBLOCK, O_RDONLY, O_LARGEFILE, O_EXCL, O_TRUNC, O_NOCTTY, O_PATH, O_NOFOLLOW, O_DIRECTORY, O_TMPFILE, AT_EMPTY_PATH,
 } from '../../abi/linux/fcntl.js';
 
 test('dup shares the offset and status flags; cloexec is per descriptor', async () => {
@@ -62,4 +62,53 @@ test('standard streams of pid 1 are the console', async () => {
   assert.deepEqual(lines, ['to stdout\n', 'to stderr\n']);
   assert.equal(await k.sys.read(0, new Uint8Array(4)), 0, 'no input attached: end of file');
   assert.equal(k.sys.readlink('/proc/self/fd/0'), '/dev/console');
+});
+
+test('F_GETFL shows the file status flags Linux keeps, not the creation flags or O_CLOEXEC', () => {
+  const k = fresh();
+  // Values from F_GETFL on this machine's Linux for the same opens.
+  const a = k.sys.openat(AT_FDCWD, '/tmp/g', O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY | O_RDWR | O_CLOEXEC, 0o644);
+  assert.equal(k.sys.fcntl(a, F_GETFL), O_RDWR | O_LARGEFILE);
+  const p = k.sys.openat(AT_FDCWD, '/tmp', O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
+  assert.equal(k.sys.fcntl(p, F_GETFL), O_PATH | O_NOFOLLOW | O_DIRECTORY);
+  const t = k.sys.openat(AT_FDCWD, '/tmp', O_TMPFILE | O_RDWR | O_CLOEXEC, 0o600);
+  assert.equal(k.sys.fcntl(t, F_GETFL), O_TMPFILE | O_LARGEFILE | O_RDWR);
+});
+
+test('F_SETFL on an append-only file: O_APPEND may not change, other flags may', async () => {
+  const k = fresh();
+  const { pathLookup, LOOKUP_FOLLOW } = await import('../../vfs/namei.js');
+  const { STATX_APPEND } = await import('../../vfs/vfs_ops.js');
+  k.fs.writeFile('/tmp/log', 'x');
+  pathLookup(k.kernel.init, AT_FDCWD, '/tmp/log', LOOKUP_FOLLOW).inode.attributes |= STATX_APPEND; // chattr +a
+  const r = k.sys.openat(AT_FDCWD, '/tmp/log', O_RDONLY);
+  k.sys.fcntl(r, F_SETFL, O_NONBLOCK);
+  throwsCode(() => k.sys.fcntl(r, F_SETFL, O_APPEND), 'EPERM');
+  const w = k.sys.openat(AT_FDCWD, '/tmp/log', O_RDWR | O_APPEND);
+  k.sys.fcntl(w, F_SETFL, O_APPEND | O_NONBLOCK);
+  throwsCode(() => k.sys.fcntl(w, F_SETFL, 0), 'EPERM');
+});
+
+test('an append-only file opens for writing only with O_APPEND, and never with O_TRUNC (may_open)', async () => {
+  const k = fresh();
+  const { pathLookup, LOOKUP_FOLLOW } = await import('../../vfs/namei.js');
+  const { STATX_APPEND } = await import('../../vfs/vfs_ops.js');
+  k.fs.writeFile('/tmp/log', 'kept');
+  pathLookup(k.kernel.init, AT_FDCWD, '/tmp/log', LOOKUP_FOLLOW).inode.attributes |= STATX_APPEND; // chattr +a
+  throwsCode(() => k.sys.openat(AT_FDCWD, '/tmp/log', O_RDWR), 'EPERM');
+  throwsCode(() => k.sys.openat(AT_FDCWD, '/tmp/log', O_RDWR | O_APPEND | O_TRUNC), 'EPERM');
+  k.sys.close(k.sys.openat(AT_FDCWD, '/tmp/log', O_RDONLY));
+  const w = k.sys.openat(AT_FDCWD, '/tmp/log', O_RDWR | O_APPEND);
+  await k.sys.write(w, enc('+'));
+  assert.equal(k.fs.readFile('/tmp/log', 'utf8'), 'kept+');
+});
+
+test('an O_PATH descriptor is EBADF for utimensat(fd, NULL) and syncfs, as fdget refuses it; AT_EMPTY_PATH still works', () => {
+  const k = fresh();
+  k.fs.writeFile('/tmp/p', 'x');
+  const p = k.sys.openat(AT_FDCWD, '/tmp/p', O_PATH);
+  throwsCode(() => k.sys.utimensat(p, null as unknown as string, null, 0), 'EBADF');
+  throwsCode(() => k.sys.syncfs(p), 'EBADF');
+  k.sys.utimensat(p, '', null, AT_EMPTY_PATH);
+  k.sys.fstatfs(p);
 });

@@ -5,7 +5,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fresh, throwsCode, enc } from '../../../test/conformance/helpers.js';
 import { AT_FDCWD, O_RDONLY, O_CREAT, O_WRONLY } from '../../abi/linux/fcntl.js';
-import { MNT_DETACH, MS_BIND, MS_MOVE, MS_RDONLY, MS_REC, MS_REMOUNT, ST_RDONLY } from '../../abi/linux/mount.js';
+import {
+  MNT_DETACH, MS_BIND, MS_MOVE, MS_NODIRATIME, MS_NOATIME, MS_NOSUID, MS_NOSYMFOLLOW, MS_RDONLY, MS_REC, MS_RELATIME, MS_REMOUNT, MS_STRICTATIME, ST_NOATIME,
+  ST_RDONLY, ST_RELATIME,
+} from '../../abi/linux/mount.js';
+import { O_DIRECTORY } from '../../abi/linux/fcntl.js';
 
 test('mount, nested mounts, EBUSY while busy, umount', () => {
   const k = fresh();
@@ -16,7 +20,7 @@ test('mount, nested mounts, EBUSY while busy, umount', () => {
   k.fs.writeFile('/mnt/a/b/f', 'x');
   const mounts = k.fs.readFile('/proc/mounts', 'utf8');
   assert.match(mounts, /^one \/mnt\/a tmpfs rw/m);
-  assert.match(mounts, /^two \/mnt\/a\/b tmpfs rw,size=1024k/m);
+  assert.match(mounts, /^two \/mnt\/a\/b tmpfs rw,relatime,size=1024k/m);
   throwsCode(() => k.sys.umount2('/mnt/a', 0), 'EBUSY', 'a mount beneath it');
   const fd = k.sys.openat(AT_FDCWD, '/mnt/a/b/f', O_RDONLY);
   throwsCode(() => k.sys.umount2('/mnt/a/b', 0), 'EBUSY', 'an open file in it');
@@ -101,4 +105,105 @@ test('only root mounts', () => {
   const user = k.process({ uid: 1000, gid: 1000 });
   throwsCode(() => user.sys.mount('x', '/mnt', 'tmpfs', 0, ''), 'EPERM');
   throwsCode(() => user.sys.umount2('/proc', 0), 'EPERM');
+});
+
+test('a lazily unmounted tree is cut loose: ".." stops at its root, getcwd calls it unreachable', () => {
+  const k = fresh();
+  k.fs.mkdir('/mnt/x');
+  k.sys.mount('lazy', '/mnt/x', 'tmpfs', 0, '');
+  k.fs.mkdir('/mnt/x/sub');
+  const detachedRoot = k.sys.stat('/mnt/x').ino;
+  k.sys.chdir('/mnt/x/sub');
+  const fd = k.sys.openat(AT_FDCWD, 'f', O_CREAT | O_WRONLY, 0o644);
+  k.sys.umount2('/mnt/x', MNT_DETACH);
+  // Linux (checked in a mount namespace): "../.." from there is the detached root, not "/".
+  assert.equal(k.sys.stat('../..').ino, detachedRoot);
+  assert.equal(k.sys.stat('../../..').dev, k.sys.stat('..').dev, 'still inside the detached filesystem');
+  assert.equal(k.sys.getcwd(), '(unreachable)/sub');
+  assert.equal(k.sys.readlink(`/proc/self/fd/${fd}`), '/sub/f', 'paths in a detached tree start at its root');
+  k.sys.close(fd);
+  k.sys.chdir('/');
+});
+
+test('mounts are relatime unless told otherwise; /proc/mounts and statfs show the per-mount flags', async () => {
+  const k = fresh();
+  k.fs.mkdir('/mnt/r');
+  k.sys.mount('none', '/mnt/r', 'tmpfs', MS_NOSUID, 'size=1m');
+  // What this machine's Linux prints for the same mount: "none … tmpfs rw,nosuid,relatime,size=1024k 0 0".
+  assert.match(k.fs.readFile('/proc/mounts', 'utf8'), /^none \/mnt\/r tmpfs rw,nosuid,relatime,size=1024k/m);
+  assert.equal(k.sys.statfs('/mnt/r').flags & (ST_RELATIME | ST_NOATIME), ST_RELATIME);
+  const atime = (p: string): number => k.sys.lstat(p).atime.sec;
+  const readAll = async (p: string): Promise<void> => {
+    const fd = k.sys.openat(AT_FDCWD, p, O_RDONLY);
+    await k.sys.read(fd, new Uint8Array(8));
+    k.sys.close(fd);
+  };
+  // relatime: an access time already after the last change is left alone.
+  k.fs.writeFile('/mnt/r/f', 'data');
+  k.sys.utimensat(AT_FDCWD, '/mnt/r/f', [{ sec: 2_000_000_000, nsec: 0 }, { sec: 1_000_000_000, nsec: 0 }], 0);
+  await readAll('/mnt/r/f');
+  assert.equal(atime('/mnt/r/f'), 2_000_000_000);
+  // strictatime: every read moves it.
+  k.sys.mount('none', '/mnt/r', 'tmpfs', MS_REMOUNT | MS_STRICTATIME, '');
+  assert.doesNotMatch(k.fs.readFile('/proc/mounts', 'utf8'), /^none \/mnt\/r tmpfs [^ ]*relatime/m);
+  await readAll('/mnt/r/f');
+  assert.notEqual(atime('/mnt/r/f'), 2_000_000_000);
+  // A remount that names no atime flag keeps the mount's; nodiratime spares directories only.
+  k.sys.mount('none', '/mnt/r', 'tmpfs', MS_REMOUNT | MS_NODIRATIME, '');
+  k.fs.mkdir('/mnt/r/d');
+  k.sys.utimensat(AT_FDCWD, '/mnt/r/d', [{ sec: 3, nsec: 0 }, { sec: 3, nsec: 0 }], 0);
+  const d = k.sys.openat(AT_FDCWD, '/mnt/r/d', O_RDONLY | O_DIRECTORY);
+  k.sys.getdents64(d, 4096);
+  k.sys.close(d);
+  assert.equal(atime('/mnt/r/d'), 3, 'nodiratime: reading a directory leaves its atime');
+  k.sys.mount('none', '/mnt/r', 'tmpfs', MS_REMOUNT | MS_NOATIME, '');
+  assert.match(k.fs.readFile('/proc/mounts', 'utf8'), /^none \/mnt\/r tmpfs rw,noatime,/m);
+  // readlink is an access too (touch_atime), under the same rules.
+  k.sys.mount('none', '/mnt/r', 'tmpfs', MS_REMOUNT, '');
+  assert.match(k.fs.readFile('/proc/mounts', 'utf8'), /^none \/mnt\/r tmpfs rw,noatime,/m, 'kept by a plain remount');
+  k.sys.mount('none', '/mnt/r', 'tmpfs', MS_REMOUNT | MS_RELATIME, '');
+  k.sys.symlink('f', '/mnt/r/l');
+  k.sys.utimensat(AT_FDCWD, '/mnt/r/l', [{ sec: 5, nsec: 0 }, { sec: 5, nsec: 0 }], 0x100);
+  k.sys.readlink('/mnt/r/l');
+  assert.notEqual(atime('/mnt/r/l'), 5, 'relatime: atime not after mtime, so readlink moves it (as Linux)');
+});
+
+test('a block device mounted twice shares one superblock; another type or RO state is EBUSY', async () => {
+  const { memoryDisk } = await import('../../drivers/block/memory_disk.js');
+  const { mkfsFat } = await import('../../fs/fat/mkfs.js');
+  const k = fresh();
+  const disk = memoryDisk(8 << 20);
+  mkfsFat(disk);
+  const dev = k.addDisk(disk);
+  k.fs.mkdir('/a');
+  k.fs.mkdir('/b');
+  k.sys.mount(dev, '/a', 'vfat', 0, '');
+  k.sys.mount(dev, '/b', 'vfat', 0, '');
+  // Two filesystem instances on one device would each cache and flush their own view.
+  k.fs.writeFile('/a/shared.txt', 'one filesystem');
+  assert.equal(k.fs.readFile('/b/shared.txt', 'utf8'), 'one filesystem');
+  assert.equal(k.sys.stat('/a').dev, k.sys.stat('/b').dev);
+  k.fs.mkdir('/c');
+  throwsCode(() => k.sys.mount(dev, '/c', 'ext4', 0, ''), 'EBUSY', 'already a vfat filesystem');
+  throwsCode(() => k.sys.mount(dev, '/c', 'vfat', MS_RDONLY, ''), 'EBUSY', 'would change its read-only state');
+  k.sys.umount2('/a', 0);
+  assert.equal(k.fs.readFile('/b/shared.txt', 'utf8'), 'one filesystem', 'still mounted at /b');
+  k.sys.umount2('/b', 0);
+  k.sys.mount(dev, '/c', 'vfat', MS_RDONLY, '');
+  assert.equal(k.fs.readFile('/c/shared.txt', 'utf8'), 'one filesystem', 'flushed when the last mount went');
+});
+
+test('MS_NOSYMFOLLOW: symlinks on the mount are never followed (ELOOP), but readlink and lstat work', () => {
+  const k = fresh();
+  k.fs.mkdir('/mnt/n');
+  k.sys.mount('none', '/mnt/n', 'tmpfs', MS_NOSYMFOLLOW, '');
+  k.fs.writeFile('/mnt/n/target', 'x');
+  k.sys.symlink('target', '/mnt/n/link');
+  k.sys.symlink('/mnt/n', '/tmp/to-n');
+  throwsCode(() => k.sys.stat('/mnt/n/link'), 'ELOOP');
+  throwsCode(() => k.sys.openat(AT_FDCWD, '/mnt/n/link', O_RDONLY), 'ELOOP');
+  assert.equal(k.sys.readlink('/mnt/n/link'), 'target');
+  k.sys.lstat('/mnt/n/link');
+  assert.equal(k.fs.readFile('/tmp/to-n/target', 'utf8'), 'x', 'links elsewhere that lead into it are followed');
+  assert.match(k.fs.readFile('/proc/mounts', 'utf8'), /^none \/mnt\/n tmpfs rw,relatime,nosymfollow,/m);
 });

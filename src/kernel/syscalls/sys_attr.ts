@@ -2,16 +2,17 @@
 // fallocate, faccessat2 (with their older forms). Linux's fs/open.c, fs/attr.c, fs/utimes.c.
 
 import {
-  AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE,
+  AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, X_OK, FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE,
   FALLOC_FL_KEEP_SIZE, FALLOC_FL_NO_HIDE_STALE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_UNSHARE_RANGE, FALLOC_FL_ZERO_RANGE,
 } from '../../abi/linux/fcntl.js';
 import { S_IFMT, S_IFREG, S_IFDIR, S_IFIFO, S_IFBLK, S_IRWXO, UTIME_NOW, UTIME_OMIT } from '../../abi/linux/stat.js';
+import { MS_NOEXEC } from '../../abi/linux/mount.js';
 import { E } from '../errno.js';
 import type { Task } from '../task.js';
 import { FMODE_PATH } from '../../vfs/file.js';
 import type { PathRef } from '../../vfs/mount.js';
 import { LOOKUP_EMPTY, LOOKUP_FOLLOW, checkPathArg, pathLookup } from '../../vfs/namei.js';
-import { MAY_EXEC, MAY_WRITE, ownerOrCapable, permitted } from '../../vfs/permission.js';
+import { MAY_WRITE, ownerOrCapable, permitted } from '../../vfs/permission.js';
 import type { SetAttr } from '../../vfs/inode.js';
 import type { Timespec } from '../../vfs/time.js';
 import { STATX_APPEND, STATX_IMMUTABLE, chmodMode, chownAttrs, doTruncate, inodePermission, mntWantWrite } from '../../vfs/vfs_ops.js';
@@ -107,9 +108,10 @@ function timesArg(times: unknown): UtimeTimes {
 }
 
 /**
- * utimensat(dirfd, path, times, flags). `path` null acts on dirfd itself (as Linux allows).
- * Setting explicit times needs ownership (EPERM); setting "now" needs ownership or write
- * permission (EACCES).
+ * utimensat(dirfd, path, times, flags). `path` null acts on dirfd itself (as Linux allows;
+ * flags must then be 0). Setting both times to now (times null, or both UTIME_NOW) needs
+ * ownership or write permission (EACCES); any other `times`, even UTIME_NOW with UTIME_OMIT,
+ * needs ownership (EPERM) and an inode that is neither immutable nor append-only (EPERM).
  */
 export function sys_utimensat(t: Task, dirfd: number, path: string, times: UtimeTimes, flags: number = 0): number {
   const ts = timesArg(times);
@@ -117,9 +119,12 @@ export function sys_utimensat(t: Task, dirfd: number, path: string, times: Utime
   if (ts !== null && ts[0].nsec === UTIME_OMIT && ts[1].nsec === UTIME_OMIT) return 0;
   let p: PathRef;
   if (path === null || path === undefined) {
-    if (fl & ~AT_SYMLINK_NOFOLLOW) throw E.EINVAL;
+    if (fl !== 0) throw E.EINVAL;
     if (dirfd === AT_FDCWD) throw E.EFAULT;
-    p = fileArg(t, dirfd).path;
+    // do_utimes_fd takes the descriptor with fdget: an O_PATH one is EBADF (AT_EMPTY_PATH works).
+    const f = fileArg(t, dirfd);
+    if (f.fmode & FMODE_PATH) throw E.EBADF;
+    p = f.path;
   } else {
     if (fl & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) throw E.EINVAL;
     p = lookupAt(t, dirfd, path, fl);
@@ -131,13 +136,15 @@ function utimesCommon(t: Task, p: PathRef, ts: UtimeTimes): number {
   mntWantWrite(p.mnt);
   const inode = p.dentry.inode;
   const now = inode.sb.clock.now();
-  const explicit = ts !== null && ((ts[0].nsec !== UTIME_NOW && ts[0].nsec !== UTIME_OMIT) || (ts[1].nsec !== UTIME_NOW && ts[1].nsec !== UTIME_OMIT));
-  if (inode.attributes & STATX_IMMUTABLE) throw E.EPERM;
-  if (explicit) {
+  // vfs_utimes: both UTIME_NOW is the same as no times (ATTR_TOUCH); anything else sets
+  // ATTR_TIMES_SET, which may_setattr and setattr_prepare reserve for the owner.
+  const touch = ts === null || (ts[0].nsec === UTIME_NOW && ts[1].nsec === UTIME_NOW);
+  if (touch) {
+    if (inode.attributes & STATX_IMMUTABLE) throw E.EPERM;
+    if (!ownerOrCapable(t.cred, inode)) inodePermission(t.cred, p.mnt, inode, MAY_WRITE);
+  } else {
+    if (inode.attributes & (STATX_IMMUTABLE | STATX_APPEND)) throw E.EPERM;
     if (!ownerOrCapable(t.cred, inode)) throw E.EPERM;
-  } else if (!ownerOrCapable(t.cred, inode)) {
-    if (inode.attributes & STATX_APPEND) throw E.EPERM;
-    inodePermission(t.cred, p.mnt, inode, MAY_WRITE);
   }
   const attr: SetAttr = { ctime: now };
   if (ts === null) {
@@ -227,8 +234,15 @@ export function sys_faccessat2(t: Task, dirfd: number, path: string, mode: numbe
     const p = lookupAt(t, dirfd, path, fl);
     const inode = p.dentry.inode;
     if (m === 0) return 0;
+    // do_faccessat: nothing on a noexec mount is executable.
+    if (m & X_OK && inode.isReg && p.mnt.flags & MS_NOEXEC) throw E.EACCES;
+    // inode_permission: a read-only filesystem (EROFS) and an immutable file (EPERM) refuse
+    // writing before the mode bits are asked; a read-only mount only after them.
+    if (m & MAY_WRITE) {
+      if (inode.sb.readOnly && (inode.isReg || inode.isDir || inode.isSymlink)) throw E.EROFS;
+      if (inode.attributes & STATX_IMMUTABLE) throw E.EPERM;
+    }
     if (!permitted(t.cred, inode, m)) throw E.EACCES;
-    if (m & MAY_EXEC && inode.isReg && !permitted(t.cred, inode, MAY_EXEC)) throw E.EACCES;
     if (m & MAY_WRITE && p.mnt.readOnly && !inode.isSpecial) throw E.EROFS;
     return 0;
   } finally {

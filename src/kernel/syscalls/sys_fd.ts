@@ -15,8 +15,6 @@ import { fileArg, intArg, optInt } from './args.js';
 
 /** Status flags F_SETFL may change (Linux's SETFL_MASK). */
 const SETFL_MASK = O_APPEND | O_NONBLOCK | FASYNC | O_DIRECT | O_NOATIME;
-/** O_NOTIFICATION_PIPE (watch queues); not supported. */
-const O_NOTIFICATION_PIPE = O_DIRECT;
 
 export function sys_dup(t: Task, fd: number): number {
   return t.files.install(fileArg(t, fd), false);
@@ -61,8 +59,9 @@ export function sys_fcntl(t: Task, fd: number, cmd: number, arg: number = 0): nu
     case F_SETFL: {
       if (f.fmode & FMODE_PATH) throw E.EBADF;
       const v = intArg(arg);
-      // An append-only inode cannot lose O_APPEND; O_NOATIME needs ownership.
-      if (!(v & O_APPEND) && f.inode.attributes & STATX_APPEND) throw E.EPERM;
+      // setfl: O_APPEND cannot change on an append-only inode (a descriptor opened for
+      // reading may stay without it); O_NOATIME needs ownership.
+      if ((v ^ f.flags) & O_APPEND && f.inode.attributes & STATX_APPEND) throw E.EPERM;
       if (v & O_NOATIME && !(f.flags & O_NOATIME) && !ownerOrCapable(t.cred, f.inode)) throw E.EPERM;
       f.flags = (f.flags & ~SETFL_MASK) | (v & SETFL_MASK);
       return 0;
@@ -81,7 +80,9 @@ export function sys_fcntl(t: Task, fd: number, cmd: number, arg: number = 0): nu
 /** pipe2: returns [read end, write end]. Errors: EINVAL (flags), EMFILE. */
 export function sys_pipe2(t: Task, flags: number = 0): [number, number] {
   const fl = optInt(flags, 0);
-  if (fl & ~(O_CLOEXEC | O_NONBLOCK | O_DIRECT | O_NOTIFICATION_PIPE)) throw E.EINVAL;
+  // O_DIRECT (packet mode) is accepted and changes nothing; O_NOTIFICATION_PIPE (O_EXCL, for
+  // watch queues, which tkl has not) is EINVAL.
+  if (fl & ~(O_CLOEXEC | O_NONBLOCK | O_DIRECT)) throw E.EINVAL;
   const k = t.kernel;
   const pipe = new Pipe();
   const path = k.anonInode(S_IFIFO | 0o600, 'pipe');

@@ -5,14 +5,14 @@
 
 import { AT_FDCWD } from '../../abi/linux/fcntl.js';
 import {
-  MNT_DETACH, MNT_EXPIRE, MNT_FORCE, MS_BIND, MS_MOVE, MS_PER_MOUNT, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT,
+  MNT_DETACH, MNT_EXPIRE, MNT_FORCE, MS_BIND, MS_MOVE, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT,
   MS_SHARED, MS_SILENT, MS_SLAVE, MS_UNBINDABLE, UMOUNT_NOFOLLOW,
 } from '../../abi/linux/mount.js';
 import { S_IFBLK, S_IFMT } from '../../abi/linux/stat.js';
 import { E, errno } from '../errno.js';
 import { ENODEV } from '../../abi/linux/errno.js';
 import type { Task } from '../task.js';
-import type { Mount, PathRef } from '../../vfs/mount.js';
+import { PathRef, mountFlags, type Mount } from '../../vfs/mount.js';
 import { LOOKUP_FOLLOW, checkPathArg, pathLookup } from '../../vfs/namei.js';
 import { intArg } from './args.js';
 
@@ -27,7 +27,7 @@ export function sys_mount(t: Task, source: string, target: string, fstype: strin
 
   if (fsFlags & MS_REMOUNT) {
     if (at.dentry !== at.mnt.root) throw E.EINVAL;
-    const perMount = fsFlags & (MS_PER_MOUNT | MS_RDONLY);
+    const perMount = mountFlags(fsFlags, at.mnt.flags);
     if (fsFlags & MS_BIND) {
       at.mnt.flags = perMount;
       return 0;
@@ -83,12 +83,21 @@ export function sys_mount(t: Task, source: string, target: string, fstype: strin
     device = k.blockDevice(inode.rdev) ?? null;
     if (device === null) throw E.ENXIO;
     dev = inode.rdev;
+    // get_tree_bdev: a device already holding a filesystem gives that superblock again (two
+    // instances would each cache and flush their own view), unless the type or the
+    // read-only state would differ (EBUSY).
+    const held = k.superBlockOn(dev);
+    if (held !== undefined) {
+      if (held.fsType !== type || held.readOnly !== ((fsFlags & MS_RDONLY) !== 0)) throw E.EBUSY;
+      k.attachMount(k.newMount(held, k.rootDentryOf(held), mountFlags(fsFlags) & ~MS_RDONLY), at);
+      return 0;
+    }
   } else dev = k.anonDev();
   const sb = type.mount({
     source: src === '' ? 'none' : src, device, flags: fsFlags, data: opts, dev,
     clock: k.clock, host: k.host, kernel: k,
   });
-  const m = k.newMount(sb, k.rootDentryOf(sb), fsFlags & ~MS_RDONLY);
+  const m = k.newMount(sb, k.rootDentryOf(sb), mountFlags(fsFlags) & ~MS_RDONLY);
   k.attachMount(m, at);
   return 0;
 }
@@ -103,7 +112,7 @@ function bindTree(t: Task, src: PathRef, rec: boolean): { root: Mount; children:
       for (const c of orig.children) {
         if (!c.mountpoint.isSubdirOf(src.dentry) && orig === src.mnt) continue;
         const cc = k.newMount(c.sb, c.root, c.flags);
-        children.push([cc, { mnt: copy, dentry: c.mountpoint } as PathRef]);
+        children.push([cc, new PathRef(copy, c.mountpoint)]);
         walk(c, cc);
       }
     };

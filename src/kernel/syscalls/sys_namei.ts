@@ -16,7 +16,9 @@ import {
 } from '../../vfs/namei.js';
 import { MAY_READ, MAY_WRITE, ownerOrCapable, permitted } from '../../vfs/permission.js';
 import type { Inode } from '../../vfs/inode.js';
-import { inodePermission, mayCreate, mayDelete, mntWantWrite, newInodeAttrs } from '../../vfs/vfs_ops.js';
+import {
+  STATX_APPEND, STATX_IMMUTABLE, inodePermission, mayCreate, mayDelete, mntWantWrite, newInodeAttrs, touchAtime,
+} from '../../vfs/vfs_ops.js';
 import { intArg, optInt } from './args.js';
 
 function dirfdArg(dirfd: unknown): number {
@@ -118,7 +120,7 @@ export function sys_linkat(t: Task, olddirfd: number, oldpath: string, newdirfd:
   mayLinkat(t, inode);
   mayCreate(t.cred, nd.mnt, dir);
   if (dir.sb !== inode.sb) throw E.EXDEV;
-  if (inode.attributes & 0x30) throw E.EPERM;
+  if (inode.attributes & (STATX_APPEND | STATX_IMMUTABLE)) throw E.EPERM;
   if (inode.isDir) throw E.EPERM;
   if (inode.nlink === 0 && !inode.linkable) throw E.ENOENT;
   if (inode.nlink >= inode.sb.maxLinks) throw E.EMLINK;
@@ -289,6 +291,7 @@ export function sys_readlinkat(t: Task, dirfd: number, path: string, bufsiz: num
   const inode = p.dentry.inode;
   if (!inode.isSymlink) throw name === '' ? E.ENOENT : E.EINVAL;
   const body = inode.readlink();
+  touchAtime(p);
   if (body.length * 3 <= size || utf8Length(body) <= size) return body;
   return new TextDecoder().decode(new TextEncoder().encode(body).subarray(0, size));
 }

@@ -3,7 +3,7 @@
 
 import {
   AT_FDCWD, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOFOLLOW, O_PATH, O_RDWR,
-  O_TRUNC, O_WRONLY, __O_TMPFILE, O_TMPFILE, O_NOCTTY,
+  O_TRUNC, O_WRONLY, __O_TMPFILE, O_TMPFILE,
 } from '../../abi/linux/fcntl.js';
 import { S_IALLUGO, S_IFIFO, S_IFMT, S_IFREG, S_ISVTX, S_IWGRP, S_IWOTH } from '../../abi/linux/stat.js';
 import type { Inode } from '../../vfs/inode.js';
@@ -93,7 +93,8 @@ export function doFilpOpen(t: Task, dirfd: number, path: string, flags: number, 
   let lookupFlags = flags & O_NOFOLLOW ? 0 : LOOKUP_FOLLOW;
   if (flags & O_DIRECTORY) lookupFlags |= LOOKUP_DIRECTORY;
   if (flags & O_PATH) {
-    flags &= O_DIRECTORY | O_NOFOLLOW | O_PATH | O_CLOEXEC | O_LARGEFILE;
+    // Not even O_LARGEFILE: F_GETFL on an O_PATH descriptor shows only these.
+    flags &= O_DIRECTORY | O_NOFOLLOW | O_PATH | O_CLOEXEC;
     const nd = startWalk(t, dirfd, path, lookupFlags);
     const p = nd.lookup(path);
     return vfsOpen(t.kernel.openContext, p, flags, FMODE_PATH);
@@ -139,8 +140,7 @@ function doTmpfile(t: Task, dirfd: number, path: string, flags: number, mode: nu
   if (!(flags & O_EXCL)) inode.linkable = true;
   const d = new Dentry(`#${inode.ino}`, p.dentry, inode);
   d.unhashed = true;
-  const file = vfsOpen(t.kernel.openContext, new PathRef(p.mnt, d), flags & ~(O_CREAT | O_TMPFILE), fmodeOf(flags));
-  return file;
+  return vfsOpen(t.kernel.openContext, new PathRef(p.mnt, d), flags, fmodeOf(flags));
 }
 
 /**
@@ -207,7 +207,7 @@ function doOpen(t: Task, nd: Nameidata, flags: number, accMode: number, created:
   }
   const p: PathRef = nd.path;
   if (!created) mayOpen(t.cred, p, accMode, flags);
-  const file = vfsOpen(t.kernel.openContext, p, flags & ~O_NOCTTY, fmodeOf(flags));
+  const file = vfsOpen(t.kernel.openContext, p, flags, fmodeOf(flags));
   if (truncate) {
     try {
       doTruncate(t.cred, inode, 0);

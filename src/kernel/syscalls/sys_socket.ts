@@ -10,7 +10,7 @@ import {
   MSG_DONTWAIT, MSG_PEEK, MSG_WAITALL, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_STREAM, SOCK_TYPE_MASK,
 } from '../../abi/linux/socket.js';
 import type { Instant } from '../../host/host_ops.js';
-import { AF_UNIX, type SockAddr } from '../../net/socket/sockaddr.js';
+import { AF_INET, AF_UNIX, type SockAddr, type SockAddrIn } from '../../net/socket/sockaddr.js';
 import { createSocket, socketFile, socketOf } from '../../net/socket/socket_file.js';
 import type { RecvInfo, Socket, SockOptValue } from '../../net/socket/socket.js';
 import { UnixDgramSocket, UnixStreamSocket, type UnixPaths } from '../../net/unix/unix.js';
@@ -67,21 +67,31 @@ function attemptOrBlock<T>(f: File, s: Socket, flags: number, mask: number, time
     return attempt();
   } catch (e) {
     if (e !== E.EAGAIN) throw e;
-    if (f.flags & O_NONBLOCK || flags & MSG_DONTWAIT) throw e;
-    const dl = deadline ?? (timeo > 0 ? ((s.host!.monotonic() + timeo) as Instant) : null);
-    throw new Blocked<T>(
-      (wake) => {
-        const w: Waiter = { mask: mask | POLLERR | POLLHUP, wake: () => wake() };
-        s.queue.add(w);
-        return () => s.queue.remove(w);
-      },
-      () => attemptOrBlock(f, s, flags, mask, timeo, dl, attempt),
-      dl,
-      () => {
-        throw E.EAGAIN;
-      },
-    );
+    return blockFor(f, s, flags, mask, timeo, deadline, attempt, e);
   }
+}
+
+/**
+ * After `attempt` failed with EAGAIN (`e`): rethrows it on a non-blocking socket or call,
+ * else throws the Blocked that waits for `mask` and runs `attempt` again (its result passed
+ * through `then`, when given: mapped here rather than by catching and rethrowing).
+ */
+function blockFor<T>(f: File, s: Socket, flags: number, mask: number, timeo: number, deadline: Instant | null, attempt: () => T, e: unknown, then?: (v: T) => T): never {
+  if (f.flags & O_NONBLOCK || flags & MSG_DONTWAIT) throw e;
+  const dl = deadline ?? (timeo > 0 ? ((s.host!.monotonic() + timeo) as Instant) : null);
+  const b = new Blocked<T>(
+    (wake) => {
+      const w: Waiter = { mask: mask | POLLERR | POLLHUP, wake };
+      s.queue.add(w);
+      return () => s.queue.remove(w);
+    },
+    () => attemptOrBlock(f, s, flags, mask, timeo, dl, attempt),
+    dl,
+    () => {
+      throw E.EAGAIN;
+    },
+  );
+  throw then === undefined ? b : mapBlocked(b, then);
 }
 
 export function sys_socket(t: Task, domain: number, type: number, protocol: number = 0): number {
@@ -213,51 +223,71 @@ function sendAll(t: Task, f: File, s: Socket, buf: Uint8Array, off: number, len:
 }
 
 export function sys_sendto(t: Task, fd: number, buf: Uint8Array, len?: number, flags: number = 0, addr: SockAddr | null = null): number {
-  const { f, s } = sockArg(t, fd);
+  const f = fileArg(t, fd);
+  const s = socketOf(f);
   const b = bufArg(buf);
   const n = countArg(b, len);
   return sendAll(t, f, s, b, 0, n, addr ?? null, intArg(flags), 0);
 }
 
 export function sys_recvfrom(t: Task, fd: number, buf: Uint8Array, len?: number, flags: number = 0, from: Partial<SockAddr> | null = null): number {
-  const { f, s } = sockArg(t, fd);
+  const f = fileArg(t, fd);
+  const s = socketOf(f);
   const b = bufArg(buf);
   const n = countArg(b, len);
   const fl = intArg(flags);
-  const info: RecvInfo = { flags: 0 };
-  return afterRecv(() => recvAll(t, f, s, b, 0, n, fl, info, 0), (got) => {
-    if (from !== null && typeof from === 'object' && info.addr !== undefined) Object.assign(from, info.addr);
-    return got;
-  });
+  // `from` travels in the info object: a receive that completes at once allocates nothing else.
+  const info: RecvFromInfo = { flags: 0, from };
+  return fillFrom(recvAll(t, f, s, b, 0, n, fl, info, 0, fillFrom), info);
 }
 
-/** Runs a receive and then `then`, also when the receive completes only after blocking. */
-function afterRecv(op: () => number, then: (n: number) => number): number {
+interface RecvFromInfo extends RecvInfo {
+  /** recvfrom's `from` argument, filled with the sender. */
+  from: Partial<SockAddr> | null;
+}
+
+/** Copies the sender recvmsg reported into recvfrom's `from` object; returns `n`. */
+function fillFrom(n: number, info: RecvFromInfo): number {
+  const a = info.addr;
+  const from = info.from;
+  if (from === null || typeof from !== 'object' || a === undefined) return n;
+  if (a.family === AF_INET) {
+    const to = from as Partial<SockAddrIn>;
+    to.family = AF_INET;
+    to.addr = a.addr;
+    to.port = a.port;
+  } else Object.assign(from, a);
+  return n;
+}
+
+/**
+ * One receive; with MSG_WAITALL on a stream, keeps going until `len` bytes or end of stream.
+ * When it must wait, the Blocked it throws passes its eventual result through `then`.
+ */
+function recvAll<I extends RecvInfo>(t: Task, f: File, s: Socket, buf: Uint8Array, off: number, len: number, flags: number, info: I, done: number, then?: (n: number, info: I) => number): number {
+  // Nothing to read on a blocking call: sleep at once, without an EAGAIN exception first.
+  if (done === 0 && len > 0 && s.recvWouldBlock()) blockFor(f, s, flags, POLLIN, s.rcvtimeo, null, () => recvOnce(t, f, s, buf, off, len, flags, info, done), E.EAGAIN, then && ((n) => then(n, info)));
+  try {
+    return recvOnce(t, f, s, buf, off, len, flags, info, done, then);
+  } catch (e) {
+    if (e !== E.EAGAIN) throw e;
+    return blockFor(f, s, flags, POLLIN, s.rcvtimeo, null, () => recvOnce(t, f, s, buf, off, len, flags, info, done), e, then && ((n) => then(n, info)));
+  }
+}
+
+/** One attempt. `then` is for the first attempt only: a retry's Blocked is mapped by its caller's. */
+function recvOnce<I extends RecvInfo>(t: Task, f: File, s: Socket, buf: Uint8Array, off: number, len: number, flags: number, info: I, done: number, then?: (n: number, info: I) => number): number {
   let n: number;
   try {
-    n = op();
+    n = s.recvmsg(buf, off + done, len - done, flags, info, now(t));
   } catch (e) {
-    if (e instanceof Blocked) throw mapBlocked(e as Blocked<number>, then);
+    if (done > 0 && e !== E.EAGAIN) return done;
+    if (done > 0 && e === E.EAGAIN && (f.flags & O_NONBLOCK || flags & MSG_DONTWAIT)) return done;
     throw e;
   }
-  return then(n);
-}
-
-/** One receive; with MSG_WAITALL on a stream, keeps going until `len` bytes or end of stream. */
-function recvAll(t: Task, f: File, s: Socket, buf: Uint8Array, off: number, len: number, flags: number, info: RecvInfo, done: number): number {
   const waitAll = (flags & MSG_WAITALL) !== 0 && s.type === SOCK_STREAM && !(flags & MSG_PEEK);
-  return attemptOrBlock(f, s, flags, POLLIN, s.rcvtimeo, null, () => {
-    let n: number;
-    try {
-      n = s.recvmsg(buf, off + done, len - done, flags, info, now(t));
-    } catch (e) {
-      if (done > 0 && e !== E.EAGAIN) return done;
-      if (done > 0 && e === E.EAGAIN && (f.flags & O_NONBLOCK || flags & MSG_DONTWAIT)) return done;
-      throw e;
-    }
-    if (waitAll && n > 0 && done + n < len) return recvAll(t, f, s, buf, off, len, flags, info, done + n);
-    return done + n;
-  });
+  if (waitAll && n > 0 && done + n < len) return recvAll(t, f, s, buf, off, len, flags, info, done + n, then);
+  return done + n;
 }
 
 export function sys_sendmsg(t: Task, fd: number, msg: MsgHdr, flags: number = 0): number {
@@ -290,11 +320,11 @@ export function sys_recvmsg(t: Task, fd: number, msg: MsgHdr, flags: number = 0)
     msg.flags = info.flags;
     return n;
   };
-  if (iov.length === 1) return afterRecv(() => recvAll(t, f, s, iov[0]!, 0, iov[0]!.length, fl, info, 0), finish);
+  if (iov.length === 1) return finish(recvAll(t, f, s, iov[0]!, 0, iov[0]!.length, fl, info, 0, finish));
   let total = 0;
   for (const b of iov) total += b.length;
   const tmp = new Uint8Array(total);
-  return afterRecv(() => recvAll(t, f, s, tmp, 0, total, fl, info, 0), (n) => {
+  const scatter = (n: number): number => {
     let at = 0;
     const copied = Math.min(n, total);
     for (const b of iov) {
@@ -304,7 +334,8 @@ export function sys_recvmsg(t: Task, fd: number, msg: MsgHdr, flags: number = 0)
       at += k;
     }
     return finish(n);
-  });
+  };
+  return scatter(recvAll(t, f, s, tmp, 0, total, fl, info, 0, scatter));
 }
 
 export function sys_shutdown(t: Task, fd: number, how: number): number {

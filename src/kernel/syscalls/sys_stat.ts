@@ -106,16 +106,14 @@ export function sys_statx(t: Task, dirfd: number, path: string, flags: number = 
   if (m & STATX__RESERVED) throw E.EINVAL;
   const p = statPath(t, dirfd, path, fl);
   const inode = p.dentry.inode;
-  let attributes = 0;
-  if (p.dentry === p.mnt.root) attributes |= STATX_ATTR_MOUNT_ROOT;
-  if (inode.attributes & 0x10) attributes |= STATX_ATTR_IMMUTABLE;
-  if (inode.attributes & 0x20) attributes |= STATX_ATTR_APPEND;
+  // Inode.attributes holds STATX_ATTR_* bits already; the VFS adds the mount-root one.
+  const attributes = inode.attributes | (p.dentry === p.mnt.root ? STATX_ATTR_MOUNT_ROOT : 0);
   let resultMask = STATX_BASIC_STATS | STATX_MNT_ID;
   if (inode.btime !== null) resultMask |= STATX_BTIME;
   return {
     mask: resultMask,
     blksize: inode.sb.blockSize,
-    attributes: attributes | (inode.attributes & ~0x30),
+    attributes,
     nlink: inode.nlink,
     uid: inode.uid,
     gid: inode.gid,

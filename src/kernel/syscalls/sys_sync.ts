@@ -28,6 +28,7 @@ export function sys_sync(t: Task): number {
 
 export function sys_syncfs(t: Task, fd: number): number {
   const f = fileArg(t, fd);
+  if (f.fmode & FMODE_PATH) throw E.EBADF;
   f.path.mnt.sb.sync();
   return 0;
 }

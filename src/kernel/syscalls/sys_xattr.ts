@@ -36,7 +36,13 @@ function xattrPermission(t: Task, p: PathRef, name: string, mask: number): void 
     if (!inode.isReg && !inode.isDir) throw mask & MAY_WRITE ? E.EPERM : E.ENODATA;
     if (mask & MAY_WRITE && inode.isDir && inode.mode & 0o1000 && !ownerOrCapable(t.cred, inode)) throw E.EPERM;
   }
-  if (name.startsWith('security.') || name.startsWith('system.')) {
+  // The VFS leaves these to others: the capability LSM (cap_inode_setxattr) keeps writing
+  // security.* to CAP_SYS_ADMIN, and POSIX ACLs (system.*) to the owner (vfs_set_acl).
+  if (name.startsWith('security.')) {
+    if (mask & MAY_WRITE && !t.cred.capable) throw E.EPERM;
+    return;
+  }
+  if (name.startsWith('system.')) {
     if (mask & MAY_WRITE && !ownerOrCapable(t.cred, inode)) throw E.EPERM;
     return;
   }
@@ -56,13 +62,14 @@ function doSet(t: Task, p: PathRef, name: unknown, value: unknown, flags: unknow
   return 0;
 }
 
+/** `size`, when given and not 0, is the caller's buffer: ERANGE when the value is longer. 0 asks for the value's size (here: the value). */
 function doGet(t: Task, p: PathRef, name: unknown, size: unknown): Uint8Array {
   const n = stringArg(name);
   checkXattrName(n);
   xattrPermission(t, p, n, MAY_READ);
   const v = p.dentry.inode.getxattr(n);
   if (v === null) throw E.ENODATA;
-  if (size !== undefined && v.length > intArg(size)) throw E.ERANGE;
+  if (size !== undefined && intArg(size) !== 0 && v.length > (size as number)) throw E.ERANGE;
   return v.slice();
 }
 
@@ -71,7 +78,7 @@ function doList(t: Task, p: PathRef, size: unknown): string[] {
   let bytes = 0;
   for (const n of names) bytes += utf8Length(n) + 1;
   if (bytes > XATTR_LIST_MAX) throw E.E2BIG;
-  if (size !== undefined && bytes > intArg(size)) throw E.ERANGE;
+  if (size !== undefined && intArg(size) !== 0 && bytes > (size as number)) throw E.ERANGE;
   return names;
 }
 

@@ -82,7 +82,7 @@ export class PingSocket extends Socket {
   deliver(from: number, buf: Uint8Array, off: number, len: number, now: Instant): void {
     void now;
     if (this.remote !== 0 && from !== this.remote) return;
-    if (this.rx.push(buf.slice(off, off + len), inetAddr(from, 0), this.rcvbuf)) this.queue.notify(POLLIN | POLLRDNORM);
+    if (this.rx.push(buf, off, len, inetAddr(from, 0), this.rcvbuf)) this.queue.notify(POLLIN | POLLRDNORM);
   }
 
   error(type: number, code: number): void {

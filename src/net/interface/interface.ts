@@ -49,6 +49,15 @@ export class NetInterface {
     return this.device.mac;
   }
 
+  /**
+   * The largest IP datagram of one TCP segment the device takes beyond the MTU (segmentation
+   * offload), or 0. Only while the interface MTU is the device's: a lowered MTU means a smaller
+   * path somewhere, which offloaded segments would not respect.
+   */
+  get gsoMax(): number {
+    return this.mtu === this.device.mtu ? (this.device.gsoMaxSize ?? 0) : 0;
+  }
+
   get flags(): number {
     let f = 0;
     if (this.up) f |= IFF_UP;

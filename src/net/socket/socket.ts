@@ -222,6 +222,15 @@ export abstract class Socket {
   protected buffersChanged(): void {}
 
   /** Takes the pending error, if any (reported once, as sock_error does). */
+  /**
+   * True only when recvmsg(len > 0) would certainly fail with EAGAIN now, with no other side
+   * effect: lets a blocking receive go to sleep without an EAGAIN exception first (throwing
+   * costs more than the rest of a small receive). False when unsure.
+   */
+  recvWouldBlock(): boolean {
+    return false;
+  }
+
   takeError(): Errno | null {
     const e = this.softError;
     this.softError = null;

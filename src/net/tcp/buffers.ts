@@ -1,7 +1,8 @@
 // A TCP connection's byte buffers. SendBuffer holds what the application wrote and the peer
-// has not acknowledged (offset 0 is SND.UNA); RecvBuffer holds in-order bytes the application
-// has not read, plus out-of-order segments waiting for the gap before them (RFC 9293 §3.10.7.4).
-// Both are rings that grow by doubling up to their limit, so idle sockets stay small.
+// has not acknowledged (offset 0 is SND.UNA), in a ring that grows by doubling up to its limit,
+// so idle sockets stay small. RecvBuffer holds in-order bytes the application has not read, as
+// a queue of chunks (large segments kept in the frames they arrived in, small ones copied into
+// slabs), plus out-of-order segments waiting for the gap before them (RFC 9293 §3.10.7.4).
 
 import { seqAdd, seqDiff, seqGt, seqLe, seqLt } from './seq.js';
 
@@ -89,8 +90,26 @@ interface Segment {
   data: Uint8Array;
 }
 
+/** A run of received bytes: buf[off, off + len). */
+interface Chunk {
+  buf: Uint8Array;
+  off: number;
+  len: number;
+}
+
+/** Slab size for copied (small) receive data. */
+const RCV_SLAB = 32 * 1024;
+/** Payloads at least this large may be kept in their frame rather than copied. */
+const KEEP_MIN = 8 * 1024;
+
 export class RecvBuffer {
-  private readonly ring = new Ring(INITIAL);
+  /** In-order data: chunks[head, tail); read chunks are cleared and the array reused. */
+  private chunks: (Chunk | undefined)[] = [];
+  private head = 0;
+  private tail = 0;
+  private bytes = 0;
+  private slab: Uint8Array | null = null;
+  private slabUsed = 0;
   /** Out-of-order segments, sorted, non-overlapping, all after RCV.NXT. */
   readonly ooo: Segment[] = [];
   oooBytes = 0;
@@ -99,29 +118,89 @@ export class RecvBuffer {
 
   /** Bytes ready for the application. */
   get length(): number {
-    return this.ring.length;
+    return this.bytes;
   }
   /** Space the window may offer. */
   get free(): number {
-    return Math.max(0, this.limit - this.ring.length);
+    return Math.max(0, this.limit - this.bytes);
   }
 
-  /** Appends in-order bytes (the caller trimmed them to the window). */
+  /** Appends a copy of in-order bytes (the caller trimmed them to the window). */
   push(src: Uint8Array, off: number, len: number): void {
-    this.ring.append(src, off, len);
+    while (len > 0) {
+      if (this.slab === null || this.slabUsed === this.slab.length) {
+        this.slab = new Uint8Array(RCV_SLAB);
+        this.slabUsed = 0;
+      }
+      const n = Math.min(len, this.slab.length - this.slabUsed);
+      this.slab.set(src.subarray(off, off + n), this.slabUsed);
+      // Grow the last chunk when it ends where this copy starts (consecutive small segments).
+      const last = this.tail > this.head ? this.chunks[this.tail - 1]! : null;
+      if (last !== null && last.buf === this.slab && last.off + last.len === this.slabUsed) last.len += n;
+      else this.chunks[this.tail++] = { buf: this.slab, off: this.slabUsed, len: n };
+      this.slabUsed += n;
+      this.bytes += n;
+      off += n;
+      len -= n;
+    }
+  }
+
+  /**
+   * Appends in-order bytes from a received frame. A large payload whose frame has a backing
+   * store of its own is kept where it is (NetDevice: delivered frames are never modified), so
+   * the memory held stays within the payload plus its headers; anything else is copied.
+   */
+  pushFrame(frame: Uint8Array, off: number, len: number): void {
+    if (len >= KEEP_MIN && frame.buffer.byteLength <= frame.byteLength + 64 && 2 * len >= frame.byteLength) {
+      this.chunks[this.tail++] = { buf: frame, off, len };
+      this.bytes += len;
+      return;
+    }
+    this.push(frame, off, len);
   }
 
   /** Copies up to `len` bytes out; consumes them unless `peek`. */
   read(dst: Uint8Array, off: number, len: number, peek: boolean): number {
-    const n = Math.min(len, this.ring.length);
-    this.ring.copyOut(0, dst, off, n);
-    if (!peek) this.ring.consume(n);
-    return n;
+    let done = 0;
+    let i = this.head;
+    while (done < len && i < this.tail) {
+      const c = this.chunks[i]!;
+      const n = Math.min(c.len, len - done);
+      dst.set(c.buf.subarray(c.off, c.off + n), off + done);
+      done += n;
+      if (peek) {
+        i++;
+        continue;
+      }
+      if (n < c.len) {
+        c.off += n;
+        c.len -= n;
+        break;
+      }
+      this.chunks[i++] = undefined;
+    }
+    if (!peek) {
+      this.head = i;
+      this.bytes -= done;
+      if (this.head === this.tail) {
+        this.head = 0;
+        this.tail = 0;
+      } else if (this.head > 64 && this.head * 2 > this.tail) {
+        this.chunks = this.chunks.slice(this.head, this.tail);
+        this.tail -= this.head;
+        this.head = 0;
+      }
+    }
+    return done;
   }
 
   /** Discards everything queued (SHUT_RD on Linux keeps data; abort drops it). */
   clear(): void {
-    this.ring.consume(this.ring.length);
+    this.chunks = [];
+    this.head = 0;
+    this.tail = 0;
+    this.bytes = 0;
+    this.slab = null;
     this.ooo.length = 0;
     this.oooBytes = 0;
   }
@@ -157,7 +236,7 @@ export class RecvBuffer {
     return stored;
   }
 
-  /** Moves segments that now start at or before `rcvNxt` into the ring; returns the new RCV.NXT. */
+  /** Moves segments that now start at or before `rcvNxt` to the in-order data; returns the new RCV.NXT. */
   drainOoo(rcvNxt: number): number {
     const q = this.ooo;
     while (q.length > 0 && seqLe(q[0]!.seq, rcvNxt)) {
@@ -165,7 +244,9 @@ export class RecvBuffer {
       this.oooBytes -= sgm.data.length;
       const skip = seqDiff(rcvNxt, sgm.seq);
       if (skip < sgm.data.length) {
-        this.ring.append(sgm.data, skip, sgm.data.length - skip);
+        // The segment's bytes are already a private copy: queue them as they are.
+        this.chunks[this.tail++] = { buf: sgm.data, off: skip, len: sgm.data.length - skip };
+        this.bytes += sgm.data.length - skip;
         rcvNxt = seqAdd(rcvNxt, sgm.data.length - skip);
       }
     }

@@ -361,6 +361,11 @@ export class TcpSocket extends Socket {
     throw E.EAGAIN;
   }
 
+  /** Mirrors recvmsg: nothing to read, no error, not shut down, a connected state. */
+  override recvWouldBlock(): boolean {
+    return this.rcvBuf.length === 0 && this.softError === null && !this.rcvShut && !this.rdShut && this.state !== TCP_LISTEN && this.state !== TCP_CLOSE;
+  }
+
   override shutdown(how: number, now: Instant): void {
     if (how < 0 || how > 2) throw E.EINVAL;
     if (this.state === TCP_LISTEN && how !== 1) {
@@ -1155,7 +1160,7 @@ export class TcpSocket extends Socket {
       return;
     }
     if (seq === this.rcvNxt) {
-      this.rcvBuf.push(buf, off, len);
+      this.rcvBuf.pushFrame(buf, off, len);
       this.rcvNxt = seqAdd(this.rcvNxt, len);
       const hadOoo = this.rcvBuf.ooo.length > 0;
       if (hadOoo) this.rcvNxt = this.rcvBuf.drainOoo(this.rcvNxt);
@@ -1356,13 +1361,27 @@ export class TcpSocket extends Socket {
       }
       return;
     }
+    const segMax = this.segMax(now);
     for (;;) {
       const flight = seqDiff(this.sndNxt, this.sndUna);
       const cwndLeft = this.cwnd + extra - flight;
       if (cwndLeft <= 0 && !(this.finQueued && this.finSeq < 0 && this.allDataSent())) break;
-      const n = this.sendNew(now, Math.min(mss, Math.max(cwndLeft, 0)), false);
+      const n = this.sendNew(now, Math.min(segMax, Math.max(cwndLeft, 0)), false);
       if (n <= 0) break;
     }
+  }
+
+  /**
+   * The largest new segment to build: the MSS, or on a device with segmentation offload a
+   * multiple of it that fits the device's limit with the largest headers (IP 20 + TCP 60).
+   * Congestion control still counts bytes; only the number of segments built changes.
+   */
+  private segMax(now: Instant): number {
+    const r = this.currentRoute();
+    if (r === null) return this.mss;
+    const gso = r.iface.gsoMax;
+    if (gso === 0 || this.layer.stack.pathMtu(r, this.remoteAddr, now) !== r.iface.mtu) return this.mss;
+    return Math.max(this.mss, Math.floor((gso - 80) / this.mss) * this.mss);
   }
 
   private allDataSent(): boolean {
@@ -1389,7 +1408,8 @@ export class TcpSocket extends Socket {
     // Past the data: only our FIN lies there, and it is already out.
     if (avail < 0) return 0;
     const wndLeft = this.sndWnd - offset;
-    let len = Math.min(max, avail, wndLeft, this.mss);
+    // `max` is at most the MSS, or a multiple of it under segmentation offload (segMax).
+    let len = Math.min(max, avail, wndLeft);
     if (len < 0) len = 0;
     const finNow = this.finQueued && len === avail && (this.finSeq < 0 || this.finSeq === seqAdd(seq, len));
     if (len === 0 && !finNow) {

@@ -187,8 +187,8 @@ export class UdpSocket extends Socket {
 
   deliver(payload: Uint8Array, from: number, port: number): boolean {
     if (this.shutRd) return false;
-    // A copy: the frame may be a slice of a shared slab (see NetStack.allocFrame).
-    if (!this.rxq.push(payload.slice(), inetAddr(from, port), this.rcvbuf)) {
+    // Copied: the frame may be a slice of a shared slab (see NetStack.allocFrame).
+    if (!this.rxq.push(payload, 0, payload.length, inetAddr(from, port), this.rcvbuf)) {
       this.layer.stack.stats.UdpRcvbufErrors++;
       this.layer.stack.stats.UdpInErrors++;
       return false;
@@ -275,6 +275,10 @@ export class UdpSocket extends Socket {
       if (this.shutRd) return 0;
     }
     return this.rxq.recv(buf, off, len, flags, info);
+  }
+
+  override recvWouldBlock(): boolean {
+    return this.rxq.length === 0 && this.softError === null && !this.shutRd;
   }
 
   override shutdown(how: number): void {

@@ -275,7 +275,7 @@ export class UnixDgramSocket extends UnixSocketBase {
     if (target.closed) throw E.ECONNREFUSED;
     if (len > target.rcvbuf) throw E.EMSGSIZE;
     // A full receiver makes the sender wait (Linux's unix_dgram peer_wait).
-    if (!target.rxq.push(buf.slice(off, off + len), { family: AF_UNIX, path: this.name }, target.rcvbuf)) {
+    if (!target.rxq.push(buf, off, len, { family: AF_UNIX, path: this.name }, target.rcvbuf)) {
       target.waitingSenders.add(this);
       throw E.EAGAIN;
     }

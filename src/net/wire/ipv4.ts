@@ -147,19 +147,37 @@ export function writeU16(buf: Uint8Array, off: number, v: number): void {
 
 /** Parses dotted-quad "10.0.0.1"; null when malformed. */
 export function parseIpv4Addr(s: string): number | null {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
-  if (m === null) return null;
+  // Dotted quad, 1–3 decimal digits per part (no regex: sendto parses its address each call).
   let v = 0;
-  for (let i = 1; i <= 4; i++) {
-    const n = Number(m[i]);
-    if (n > 255) return null;
-    v = v * 256 + n;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x30 && c <= 0x39) {
+      if (++digits > 3) return null;
+      part = part * 10 + (c - 0x30);
+    } else if (c === 0x2e && digits > 0 && dots < 3) {
+      if (part > 255) return null;
+      v = v * 256 + part;
+      part = 0;
+      digits = 0;
+      dots++;
+    } else return null;
   }
-  return v;
+  if (dots !== 3 || digits === 0 || part > 255) return null;
+  return v * 256 + part;
 }
 
+let lastFormatted = -1;
+let lastText = '';
+
 export function formatIpv4(a: number): string {
-  return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
+  // One-entry cache: a socket's peers repeat, and each received datagram names its sender.
+  if (a === lastFormatted) return lastText;
+  lastText = `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
+  lastFormatted = a;
+  return lastText;
 }
 
 /** Parses "10.0.0.1/24" into address and prefix length; null when malformed. */

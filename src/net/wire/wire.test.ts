@@ -21,6 +21,11 @@ test('addresses: parse and format MACs, dotted quads and prefixes; reject junk',
   assert.equal(formatIpv4(parseIpv4Addr('192.168.1.254')!), '192.168.1.254');
   assert.equal(parseIpv4Addr('256.1.1.1'), null);
   assert.equal(parseIpv4Addr('1.2.3'), null);
+  for (const bad of ['', '1.2.3.4.', '.1.2.3', '1..2.3', '1.2.3.4a', '0001.2.3.4', '1.2.3.256', ' 1.2.3.4', '1.2.3.-4']) assert.equal(parseIpv4Addr(bad), null, bad);
+  assert.equal(parseIpv4Addr('255.255.255.255'), 0xffffffff);
+  assert.equal(parseIpv4Addr('010.0.0.1'), parseIpv4Addr('10.0.0.1'));
+  assert.equal(formatIpv4(0), '0.0.0.0');
+  assert.equal(formatIpv4(0xffffffff), '255.255.255.255');
   assert.deepEqual(parseCidr('10.1.2.3/24'), { addr: parseIpv4Addr('10.1.2.3'), prefix: 24 });
   assert.equal(parseCidr('10.1.2.3/33'), null);
 });
