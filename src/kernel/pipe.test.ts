@@ -189,3 +189,16 @@ test('k.fs never hands out a Blocked: a FIFO opens without waiting and an empty 
   assert.throws(() => k.fs.readFile('/tmp/fifo'), (e: unknown) => e instanceof Error && (e as { code?: string }).code === 'EAGAIN');
   k.sys.close(rw);
 });
+
+test('closing the descriptor of a blocked read does not end it: the reader still counts until the read returns', async () => {
+  const k = fresh();
+  const [r, w] = k.sys.pipe2(0);
+  const b = new Uint8Array(8);
+  const reading = k.sys.read(r, b);
+  k.sys.close(r);
+  throwsCode(() => k.sys.fcntl(r, 1), 'EBADF', 'the descriptor is gone');
+  assert.equal(await k.sys.write(w, enc('still')), 5, 'a writer still has a reader (no EPIPE)');
+  assert.equal(await reading, 5);
+  assert.equal(dec(b.subarray(0, 5)), 'still');
+  await rejectsCode(k.sys.write(w, enc('x')), 'EPIPE', 'once the read returned, the last reader is gone');
+});

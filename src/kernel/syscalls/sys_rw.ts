@@ -17,13 +17,15 @@ import { bufArg, countArg, fileArg, intArg, iovArg, offsetArg } from './args.js'
 export function sys_read(t: Task, fd: number, buf: Uint8Array, count?: number): number {
   const f = fileArg(t, fd);
   const b = bufArg(buf);
-  return doRead(f, b, 0, countArg(b, count), -1);
+  const n = countArg(b, count);
+  return holdingFile(t, f, () => doRead(f, b, 0, n, -1));
 }
 
 export function sys_write(t: Task, fd: number, buf: Uint8Array, count?: number): number {
   const f = fileArg(t, fd);
   const b = bufArg(buf);
-  return doWrite(t, f, b, 0, countArg(b, count), -1, 0);
+  const n = countArg(b, count);
+  return holdingFile(t, f, () => doWrite(t, f, b, 0, n, -1, 0));
 }
 
 export function sys_pread64(t: Task, fd: number, buf: Uint8Array, count: number, offset: number): number {
@@ -45,11 +47,51 @@ export function sys_pwrite64(t: Task, fd: number, buf: Uint8Array, count: number
 }
 
 export function sys_readv(t: Task, fd: number, iov: Uint8Array[]): number {
-  return doReadv(fileArg(t, fd), iovArg(iov, IOV_MAX), -1);
+  const f = fileArg(t, fd);
+  const v = iovArg(iov, IOV_MAX);
+  return holdingFile(t, f, () => doReadv(f, v, -1));
 }
 
 export function sys_writev(t: Task, fd: number, iov: Uint8Array[]): number {
-  return doWritev(t, fileArg(t, fd), iovArg(iov, IOV_MAX), -1);
+  const f = fileArg(t, fd);
+  const v = iovArg(iov, IOV_MAX);
+  return holdingFile(t, f, () => doWritev(t, f, v, -1));
+}
+
+/**
+ * Runs `op` on `f`; if it has to wait, the waiting call keeps a reference to the open file
+ * (as Linux's fdget does across the sleep), so closing the descriptor meanwhile neither ends
+ * the read or write nor releases a pipe end under it. The reference goes when the call
+ * completes, times out or is abandoned.
+ */
+function holdingFile<T>(t: Task, f: File, op: () => T): T {
+  try {
+    return op();
+  } catch (e) {
+    if (!(e instanceof Blocked)) throw e;
+    const b = e as Blocked<T>;
+    f.refs++;
+    let held = true;
+    const release = (): void => {
+      if (!held) return;
+      held = false;
+      if (--f.refs === 0) t.kernel.putFile(f);
+    };
+    const after = <U>(fn: () => U): U => {
+      try {
+        return fn();
+      } finally {
+        release();
+      }
+    };
+    throw new Blocked<T>(
+      b.subscribe,
+      () => after(() => holdingFile(t, f, b.retry)),
+      b.deadline,
+      b.timeout !== null ? () => after(b.timeout!) : null,
+      () => after(() => b.abandon?.()),
+    );
+  }
 }
 
 export function sys_preadv(t: Task, fd: number, iov: Uint8Array[], offset: number): number {
