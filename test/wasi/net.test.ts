@@ -55,12 +55,16 @@ function exited(child: ChildProcess): Promise<number | null> {
   });
 }
 
+let runs = 0;
+
 async function serveAndFetch(t: { skip: (m: string) => void }, mode: 'udp' | 'tap', dhcp = false): Promise<void> {
-  const ns = `tkw${mode}${process.pid}`;
-  const tap = `tkw${mode[0]}${process.pid % 100000}`;
+  // Names unique per run: a TAP held by a dying socat must not be mistaken for a new one.
+  const run = runs++;
+  const ns = `tkw${mode}${run}-${process.pid}`;
+  const tap = `tkw${run}${mode[0]}${process.pid % 100000}`;
   const dir = mkdtempSync(join(tmpdir(), 'tkl-wasi-net-'));
-  const port = 8000 + (process.pid % 1000);
-  const udpA = 20000 + (process.pid % 20000);
+  const port = 8000 + (process.pid % 1000) + run;
+  const udpA = 20000 + (process.pid % 20000) + run * 2;
   const children: ChildProcess[] = [];
   try {
     // The site, on an ext4 image: an index and a 1 MiB file.
@@ -126,7 +130,12 @@ async function serveAndFetch(t: { skip: (m: string) => void }, mode: 'udp' | 'ta
     // 22 requests served: the program exits by itself with status 0.
     assert.equal(await exited(tkl), 0);
   } finally {
-    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+    for (const c of children) {
+      if (c.exitCode === null && c.signalCode === null) {
+        c.kill('SIGKILL');
+        await exited(c);
+      }
+    }
     spawnSync('ip', ['netns', 'del', ns]);
     spawnSync('ip', ['link', 'del', tap]);
     rmSync(dir, { recursive: true, force: true });

@@ -1,9 +1,10 @@
-/* A small HTTP/1.0 server for WASI: accepts on the preopened listening socket (`tkl run
- * --listen PORT`: the first socket after the preopened directories), answers GET /PATH with
+/* A small HTTP/1.0 server for WASI: polls and accepts on the preopened listening socket (`tkl
+ * run --listen PORT`: the first socket after the preopened directories), answers GET /PATH with
  * the file PATH from its root directory (or 404), and serves N requests (argv[1], default
  * for ever) before exiting. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,10 @@ int main(int argc, char **argv) {
   printf("httpd: listening on fd %d\n", ls);
   fflush(stdout);
   for (long served = 0; limit < 0 || served < limit; served++) {
+    /* Wait for a connection with poll() first (poll_oneoff on a socket), then accept. */
+    struct pollfd p = { .fd = ls, .events = POLLIN };
+    int r = poll(&p, 1, 60000);
+    if (r != 1 || !(p.revents & POLLIN)) { fprintf(stderr, "httpd: poll gave %d (revents %x)\n", r, p.revents); return 1; }
     int c = accept(ls, NULL, NULL);
     if (c < 0) { perror("accept"); return 1; }
     char req[4096];
