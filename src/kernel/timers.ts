@@ -5,40 +5,53 @@
 import type { HostOps, Instant, TimerHandle } from '../host/host_ops.js';
 import { MinHeap, type HeapEntry } from '../util/heap.js';
 
-export interface KernelTimer extends HeapEntry {
-  fire: () => void;
-}
-
-export class TimerQueue {
-  private readonly heap = new MinHeap<KernelTimer>();
+/**
+ * Entries of any shape, due at `key` (ns on the host's monotonic clock), multiplexed onto one
+ * host timer; `due(entry)` runs for each in deadline order, FIFO among equal deadlines. The
+ * kernel's timers, a link's frames in flight and a fault injector's delayed frames all queue
+ * here, each with the entry type it needs (no closure per entry where the owner has none).
+ */
+export class DeadlineQueue<T extends HeapEntry> {
+  private readonly heap = new MinHeap<T>();
   private seq = 0;
   private armedAt = Number.POSITIVE_INFINITY;
   private armed: TimerHandle | null = null;
 
-  constructor(private readonly host: HostOps) {}
+  constructor(
+    private readonly host: HostOps,
+    private readonly due: (entry: T) => void,
+  ) {}
 
-  /** Calls `fire` at `at` (or as soon after as the host allows). Cancel with cancel(). */
-  add(at: Instant, fire: () => void): KernelTimer {
-    const t: KernelTimer = { key: at, seq: this.seq++, dead: false, fire };
-    this.heap.push(t);
-    if (at < this.armedAt) this.arm(at);
-    return t;
+  /** Queues `entry` for `entry.key`; its `seq` is assigned here. */
+  push(entry: T): void {
+    entry.seq = this.seq++;
+    this.heap.push(entry);
+    if (entry.key < this.armedAt) this.arm(entry.key);
   }
 
-  cancel(t: KernelTimer): void {
-    this.heap.remove(t);
-    // While other timers wait, the host timer stays armed (cancels are frequent: an early
+  remove(entry: T): void {
+    this.heap.remove(entry);
+    // While other entries wait, the host timer stays armed (cancels are frequent: an early
     // wake-up with nothing due just re-arms). With none left it goes too, or the sim host
     // would see work pending and move its clock to a deadline nobody waits for.
-    if (this.heap.size === 0 && this.armed !== null) {
-      this.armed.cancel();
-      this.armed = null;
-      this.armedAt = Number.POSITIVE_INFINITY;
-    }
+    if (this.heap.size === 0) this.disarm();
   }
 
-  get pending(): number {
+  /** Drops every entry and the host timer (the owner is going away). */
+  clear(): void {
+    while (this.heap.pop() !== undefined);
+    this.disarm();
+  }
+
+  get size(): number {
     return this.heap.size;
+  }
+
+  private disarm(): void {
+    if (this.armed === null) return;
+    this.armed.cancel();
+    this.armed = null;
+    this.armedAt = Number.POSITIVE_INFINITY;
   }
 
   private arm(at: number): void {
@@ -59,7 +72,35 @@ export class TimerQueue {
         return;
       }
       this.heap.pop();
-      t.fire();
+      this.due(t);
     }
+  }
+}
+
+export interface KernelTimer extends HeapEntry {
+  fire: () => void;
+}
+
+/** The kernel's timers: callbacks at deadlines. */
+export class TimerQueue {
+  private readonly q: DeadlineQueue<KernelTimer>;
+
+  constructor(host: HostOps) {
+    this.q = new DeadlineQueue<KernelTimer>(host, (t) => t.fire());
+  }
+
+  /** Calls `fire` at `at` (or as soon after as the host allows). Cancel with cancel(). */
+  add(at: Instant, fire: () => void): KernelTimer {
+    const t: KernelTimer = { key: at, seq: 0, dead: false, fire };
+    this.q.push(t);
+    return t;
+  }
+
+  cancel(t: KernelTimer): void {
+    this.q.remove(t);
+  }
+
+  get pending(): number {
+    return this.q.size;
   }
 }

@@ -7,6 +7,16 @@ export class SeededRandom {
   private c: number;
   private d: number;
 
+  /**
+   * A generator seeded from `randomFill` (the host's randomness: the sim host's seeded RNG,
+   * so a simulation stays reproducible).
+   */
+  static seededBy(randomFill: (b: Uint8Array) => void): SeededRandom {
+    const s = new Uint8Array(4);
+    randomFill(s);
+    return new SeededRandom(((s[0]! << 24) | (s[1]! << 16) | (s[2]! << 8) | s[3]!) >>> 0);
+  }
+
   constructor(seed: number) {
     let s = seed >>> 0;
     const next = (): number => {

@@ -2,9 +2,10 @@
 // duplication, delay with jitter, and reordering — like netem, but on tkl's side of any device
 // (TAP, UDP tunnel, passt). Draws from a PRNG seeded by the host, delays on the host's timers.
 
-import type { HostOps, Instant } from '../../host/host_ops.js';
+import type { HostOps } from '../../host/host_ops.js';
 import type { DeviceStats, NetDevice } from '../../net/netdevice.js';
-import { MinHeap, type HeapEntry } from '../../util/heap.js';
+import { DeadlineQueue } from '../../kernel/timers.js';
+import type { HeapEntry } from '../../util/heap.js';
 import { SeededRandom } from '../../util/random.js';
 
 export interface FaultParams {
@@ -25,10 +26,7 @@ interface Pending extends HeapEntry {
 
 export class FaultDevice implements NetDevice {
   private readonly rng: SeededRandom;
-  private readonly heap = new MinHeap<Pending>();
-  private seq = 0;
-  private timerAt = Number.POSITIVE_INFINITY;
-  private timer: { cancel(): void } | null = null;
+  private readonly delayed: DeadlineQueue<Pending>;
   /** Frames dropped by the injector (not by the device). */
   dropped = 0;
 
@@ -37,9 +35,8 @@ export class FaultDevice implements NetDevice {
     private readonly host: HostOps,
     public params: FaultParams = {},
   ) {
-    const s = new Uint8Array(4);
-    host.randomFill(s);
-    this.rng = new SeededRandom(((s[0]! << 24) | (s[1]! << 16) | (s[2]! << 8) | s[3]!) >>> 0);
+    this.delayed = new DeadlineQueue<Pending>(host, (p) => p.run());
+    this.rng = SeededRandom.seededBy((b) => host.randomFill(b));
   }
 
   get name(): string {
@@ -77,30 +74,7 @@ export class FaultDevice implements NetDevice {
         continue;
       }
       const at = this.host.monotonic() + d;
-      this.heap.push({ key: at, seq: this.seq++, dead: false, run });
-      if (at < this.timerAt) this.arm(at);
-    }
-  }
-
-  private arm(at: number): void {
-    this.timer?.cancel();
-    this.timerAt = at;
-    this.timer = this.host.setTimer(at as Instant, () => this.expire());
-  }
-
-  private expire(): void {
-    this.timer = null;
-    this.timerAt = Number.POSITIVE_INFINITY;
-    const now = this.host.monotonic();
-    for (;;) {
-      const t = this.heap.peek();
-      if (t === undefined) return;
-      if (t.key > now) {
-        this.arm(t.key);
-        return;
-      }
-      this.heap.pop();
-      t.run();
+      this.delayed.push({ key: at, seq: 0, dead: false, run });
     }
   }
 
@@ -113,7 +87,7 @@ export class FaultDevice implements NetDevice {
   }
 
   close(): void {
-    this.timer?.cancel();
+    this.delayed.clear();
     this.inner.close?.();
   }
 }

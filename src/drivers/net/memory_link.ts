@@ -3,10 +3,11 @@
 // drawn from a PRNG seeded by the host's randomFill, and delays run on the host's timers, so
 // on the sim host a run is reproducible frame for frame.
 
-import type { HostOps, Instant, TimerHandle } from '../../host/host_ops.js';
+import type { HostOps } from '../../host/host_ops.js';
 import { DeviceStats, randomMac, type NetDevice } from '../../net/netdevice.js';
 import { isMulticastMac, readMac } from '../../net/wire/ethernet.js';
-import { MinHeap, type HeapEntry } from '../../util/heap.js';
+import { DeadlineQueue } from '../../kernel/timers.js';
+import type { HeapEntry } from '../../util/heap.js';
 import { SeededRandom } from '../../util/random.js';
 
 export interface LinkParams {
@@ -50,10 +51,7 @@ interface InFlight extends HeapEntry {
 class Medium {
   readonly rng: SeededRandom;
   partitioned = false;
-  private readonly heap = new MinHeap<InFlight>();
-  private seq = 0;
-  private timer: TimerHandle | null = null;
-  private timerAt = Number.POSITIVE_INFINITY;
+  private readonly inFlight: DeadlineQueue<InFlight>;
   /** Frames for an undelayed link, delivered in one deferred batch (parallel arrays: no object per frame). */
   private immTo: (LinkPort | undefined)[] = [];
   private immFrame: (Uint8Array | undefined)[] = [];
@@ -70,9 +68,8 @@ class Medium {
     readonly host: HostOps,
     public params: LinkParams,
   ) {
-    const seed = new Uint8Array(4);
-    host.randomFill(seed);
-    this.rng = new SeededRandom(((seed[0]! << 24) | (seed[1]! << 16) | (seed[2]! << 8) | seed[3]!) >>> 0);
+    this.inFlight = new DeadlineQueue<InFlight>(host, (f) => f.to.receive(f.frame));
+    this.rng = SeededRandom.seededBy((b) => host.randomFill(b));
   }
 
   /** True when frames pass untouched and at once: nothing per frame to simulate. */
@@ -117,12 +114,11 @@ class Medium {
         this.fifoTail.set(from, at);
       }
       if (p.reorder && this.rng.next() < p.reorder) at += p.reorderDelay ?? 1e6;
-      if (this.heap.size >= (p.queueLimit ?? 10000)) {
+      if (this.inFlight.size >= (p.queueLimit ?? 10000)) {
         from.stats.txDropped++;
         continue;
       }
-      this.heap.push({ key: at, seq: this.seq++, dead: false, to, frame });
-      if (at < this.timerAt) this.arm(at);
+      this.inFlight.push({ key: at, seq: 0, dead: false, to, frame });
     }
   }
 
@@ -145,28 +141,6 @@ class Medium {
       for (let i = 0; i < n; i++) frames[i] = undefined;
       this.spareTo = to;
       this.spareFrame = frames;
-    }
-  }
-
-  private arm(at: number): void {
-    this.timer?.cancel();
-    this.timerAt = at;
-    this.timer = this.host.setTimer(at as Instant, () => this.expire());
-  }
-
-  private expire(): void {
-    this.timer = null;
-    this.timerAt = Number.POSITIVE_INFINITY;
-    const now = this.host.monotonic();
-    for (;;) {
-      const t = this.heap.peek();
-      if (t === undefined) return;
-      if (t.key > now) {
-        this.arm(t.key);
-        return;
-      }
-      this.heap.pop();
-      t.to.receive(t.frame);
     }
   }
 }
