@@ -5,9 +5,9 @@
 // see the filesystem's changes after sync(2) or umount, and raw writes under a mounted
 // filesystem are as unsafe as on Linux.
 
-import { SEEK_CUR, SEEK_DATA, SEEK_END, SEEK_HOLE, SEEK_SET } from '../abi/linux/fcntl.js';
 import { E } from '../kernel/errno.js';
 import type { File, FileOps } from '../vfs/file.js';
+import { llseekWithin } from '../vfs/file_ops.js';
 import type { BlockDevice } from './block_device.js';
 
 /** FileOps for a node of `device`. */
@@ -80,30 +80,7 @@ export function blockDeviceFileOps(device: BlockDevice): FileOps {
     },
     /** lseek within the device (block_llseek). Errors: EINVAL outside [0, size], ENXIO. */
     llseek(f: File, offset: number, whence: number): number {
-      const size = device.size;
-      let pos: number;
-      switch (whence) {
-        case SEEK_SET:
-          pos = offset;
-          break;
-        case SEEK_CUR:
-          pos = f.pos + offset;
-          break;
-        case SEEK_END:
-          pos = size + offset;
-          break;
-        case SEEK_DATA:
-        case SEEK_HOLE:
-          // A block device is all data (fixed_size_llseek).
-          if (offset < 0 || offset >= size) throw E.ENXIO;
-          pos = whence === SEEK_DATA ? offset : size;
-          break;
-        default:
-          throw E.EINVAL;
-      }
-      if (pos < 0 || pos > size) throw E.EINVAL;
-      f.pos = pos;
-      return pos;
+      return llseekWithin(f, offset, whence, device.size, device.size, null);
     },
     fsync(): void {
       device.flush();

@@ -4,6 +4,7 @@
 import { SEEK_CUR, SEEK_DATA, SEEK_END, SEEK_HOLE, SEEK_SET } from '../abi/linux/fcntl.js';
 import { E } from '../kernel/errno.js';
 import type { File, FileOps } from './file.js';
+import type { Inode } from './inode.js';
 
 export const regularFileOps: FileOps = {
   read(f, buf, off, len, pos) {
@@ -41,7 +42,16 @@ export const directoryOps: FileOps = {
 
 /** generic_file_llseek: SEEK_SET/CUR/END plus SEEK_DATA/SEEK_HOLE from the inode's map. */
 export function genericLlseek(f: File, offset: number, whence: number): number {
-  const inode = f.inode;
+  return llseekWithin(f, offset, whence, f.inode.size, f.inode.sb.maxFileSize, f.inode);
+}
+
+/**
+ * lseek for an object of `size` bytes whose position may go up to `limit`: SEEK_DATA and
+ * SEEK_HOLE ask `map` for its holes, or treat everything as data when there is no map (a
+ * block device: fixed_size_llseek). Errors: EINVAL (bad whence, a position outside
+ * [0, limit]), ENXIO (SEEK_DATA/SEEK_HOLE at or past the end).
+ */
+export function llseekWithin(f: File, offset: number, whence: number, size: number, limit: number, map: Inode | null): number {
   let pos: number;
   switch (whence) {
     case SEEK_SET:
@@ -51,17 +61,18 @@ export function genericLlseek(f: File, offset: number, whence: number): number {
       pos = f.pos + offset;
       break;
     case SEEK_END:
-      pos = inode.size + offset;
+      pos = size + offset;
       break;
     case SEEK_DATA:
     case SEEK_HOLE:
-      if (offset < 0 || offset >= inode.size) throw E.ENXIO;
-      pos = inode.seekData(offset, whence === SEEK_DATA);
+      if (offset < 0 || offset >= size) throw E.ENXIO;
+      if (map !== null) pos = map.seekData(offset, whence === SEEK_DATA);
+      else pos = whence === SEEK_DATA ? offset : size;
       break;
     default:
       throw E.EINVAL;
   }
-  if (pos < 0 || pos > inode.sb.maxFileSize) throw E.EINVAL;
+  if (pos < 0 || pos > limit) throw E.EINVAL;
   f.pos = pos;
   return pos;
 }
