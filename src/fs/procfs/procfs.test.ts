@@ -28,6 +28,14 @@ test('/proc/self, /proc/PID/fd magic links, cwd, root, comm, status', async () =
   // As `ls /proc/self/fd` on Linux: the listing includes the descriptor reading it.
   assert.deepEqual(names, ['0', '1', '2', String(fd), String(fd + 1)]);
   throwsCode(() => p.fs.readdir('/proc/1/fd'), 'EACCES', "another user's descriptors are private");
+  // /proc/PID belongs to the task's effective ids (task_dump_owner), not its real ones.
+  const q = k.process({ uid: 0, gid: 0 });
+  q.sys.setresgid(3000, 2000, 3000);
+  q.sys.setresuid(3000, 2000, 3000);
+  const st = k.sys.stat(`/proc/${q.pid}/fd`);
+  assert.deepEqual([st.uid, st.gid], [2000, 2000]);
+  assert.deepEqual([k.sys.stat(`/proc/${q.pid}`).uid, k.sys.lstat(`/proc/${q.pid}/cwd`).uid], [2000, 2000]);
+  q.exit();
   p.exit();
   assert.equal(k.fs.exists(`/proc/${p.pid}`), false, 'an exited task is gone from /proc');
   assert.deepEqual(k.fs.readdir('/proc').filter((n) => /^\d+$/.test(n)), ['1']);

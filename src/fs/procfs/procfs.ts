@@ -138,7 +138,7 @@ class ProcRoot extends ProcDir {
 class ProcPidDir extends ProcDir {
   constructor(sb: ProcSuper, readonly pid: number) {
     const t = sb.kernel.tasks.get(pid);
-    super(sb, pid << 16, S_IFDIR | 0o555, t?.cred.uid ?? 0, t?.cred.gid ?? 0);
+    super(sb, pid << 16, S_IFDIR | 0o555, t?.cred.euid ?? 0, t?.cred.egid ?? 0);
   }
   private task(): Task {
     const t = this.sb.kernel.tasks.get(this.pid);
@@ -151,8 +151,8 @@ class ProcPidDir extends ProcDir {
     const base = this.pid << 16;
     return [
       ['fd', () => new ProcFdDir(sb, base + 1, t)],
-      ['cwd', () => new ProcMagicLink(sb, base + 2, () => t.cwd, t.cred.uid)],
-      ['root', () => new ProcMagicLink(sb, base + 3, () => t.root, t.cred.uid)],
+      ['cwd', () => new ProcMagicLink(sb, base + 2, () => t.cwd, t.cred.euid)],
+      ['root', () => new ProcMagicLink(sb, base + 3, () => t.root, t.cred.euid)],
       ['comm', () => new ProcFile(sb, base + 4, () => `${t.comm}\n`, 0o644)],
       ['status', () => new ProcFile(sb, base + 5, () => status(t))],
       ['mounts', () => new ProcFile(sb, base + 6, () => mounts(sb.kernel, t))],
@@ -162,14 +162,14 @@ class ProcPidDir extends ProcDir {
 
 class ProcFdDir extends ProcDir {
   constructor(sb: ProcSuper, ino: number, private readonly t: Task) {
-    super(sb, ino, S_IFDIR | 0o500, t.cred.uid, t.cred.gid);
+    super(sb, ino, S_IFDIR | 0o500, t.cred.euid, t.cred.egid);
   }
   entries(): Entry[] {
     const out: Entry[] = [];
     const base = (this.t.pid << 16) + 0x100;
     for (const [fd, f] of this.t.files.entries()) {
       const mode = (f.readable ? 0o500 : 0) | (f.writable ? 0o200 : 0);
-      out.push([String(fd), () => new ProcMagicLink(this.sb, base + fd, () => f.path, this.t.cred.uid, mode)]);
+      out.push([String(fd), () => new ProcMagicLink(this.sb, base + fd, () => f.path, this.t.cred.euid, mode)]);
     }
     return out;
   }
