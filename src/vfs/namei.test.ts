@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { fresh, throwsCode } from '../../test/conformance/helpers.js';
 import { AT_FDCWD, AT_SYMLINK_NOFOLLOW, O_DIRECTORY, O_NOFOLLOW, O_PATH, O_RDONLY, O_CREAT, O_WRONLY, AT_EMPTY_PATH } from '../abi/linux/fcntl.js';
 import { S_IFMT, S_IFLNK, S_IFDIR, S_IFREG } from '../abi/linux/stat.js';
+import { LOOKUP_BENEATH, LOOKUP_NO_MAGICLINKS } from './namei.js';
 
 test('".." at the root stays at the root', () => {
   const k = fresh();
@@ -154,4 +155,33 @@ test('bad arguments get errnos, never TypeErrors', () => {
   throwsCode(() => s.lseek!(0, 1.5, 0), 'EINVAL');
   throwsCode(() => s.openat!(AT_FDCWD, '/x', 'flags'), 'EINVAL');
   throwsCode(() => s.mount!(null, '/mnt', 'tmpfs', 0, 42), 'EFAULT');
+});
+
+test('a scoped walk: escapes are EXDEV, a /proc magic link is EXDEV (nd_jump_link), ELOOP when magic links are refused', () => {
+  const k = fresh();
+  k.fs.mkdir('/jail/d', { recursive: true });
+  k.fs.writeFile('/outside', 'x');
+  const p = k.process({ uid: 0, gid: 0 });
+  p.sys.chdir('/jail');
+  const fd = p.sys.openat(AT_FDCWD, '/outside', O_RDONLY);
+  p.task.resolveFlags = LOOKUP_BENEATH;
+  throwsCode(() => p.sys.stat('/outside'), 'EXDEV', 'an absolute path');
+  throwsCode(() => p.sys.stat('d/../../outside'), 'EXDEV', '".." above the start');
+  k.fs.symlink('/outside', '/jail/abs');
+  throwsCode(() => p.sys.stat('abs'), 'EXDEV', 'an absolute symlink');
+  assert.equal(p.sys.stat('d/..').ino, k.sys.stat('/jail').ino, '".." that stays inside is fine');
+  k.fs.symlink(`/proc/${p.pid}/fd/${fd}`, '/jail/magic');
+  p.task.resolveFlags = 0;
+  assert.equal(p.fs.readFile('magic', 'utf8'), 'x', 'unscoped, the magic link reaches the file');
+  p.task.resolveFlags = LOOKUP_BENEATH;
+  throwsCode(() => p.sys.stat('magic'), 'EXDEV', 'the symlink to /proc is absolute');
+  p.task.resolveFlags = 0;
+  p.sys.chdir(`/proc/${p.pid}/fd`);
+  p.task.resolveFlags = LOOKUP_BENEATH;
+  throwsCode(() => p.sys.stat(String(fd)), 'EXDEV', 'the magic link itself cannot be jumped in a scoped walk');
+  p.task.resolveFlags = LOOKUP_BENEATH | LOOKUP_NO_MAGICLINKS;
+  throwsCode(() => p.sys.stat(String(fd)), 'ELOOP', 'RESOLVE_NO_MAGICLINKS is checked first');
+  p.task.resolveFlags = 0;
+  p.sys.close(fd);
+  p.exit();
 });

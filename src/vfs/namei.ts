@@ -267,7 +267,10 @@ export class Nameidata {
     if (this.flags & LOOKUP_NO_SYMLINKS) throw E.ELOOP;
     this.mayFollowLink(inode);
     if (isMagicLink(inode)) {
-      if (this.flags & (LOOKUP_NO_MAGICLINKS | LOOKUP_BENEATH)) throw E.ELOOP;
+      // As nd_jump_link: refused magic links are ELOOP; a scoped walk cannot jump either
+      // (the target may lie anywhere), which is EXDEV like any other escape.
+      if (this.flags & LOOKUP_NO_MAGICLINKS) throw E.ELOOP;
+      if (this.flags & LOOKUP_BENEATH) throw BENEATH_ESCAPE;
       const to = inode.jump(this.task);
       this.mnt = to.mnt;
       this.dentry = to.dentry;
