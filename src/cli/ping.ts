@@ -89,7 +89,7 @@ export async function ping(argv: string[]): Promise<number> {
     if (rtts.length > 0) {
       const avg = rtts.reduce((x, y) => x + y, 0) / rtts.length;
       const mdev = Math.sqrt(rtts.reduce((x, y) => x + (y - avg) ** 2, 0) / rtts.length);
-      console.log(`rtt min/avg/max/mdev = ${Math.min(...rtts).toFixed(3)}/${avg.toFixed(3)}/${Math.max(...rtts).toFixed(3)}/${mdev.toFixed(3)} ms`);
+      console.log(`rtt min/avg/max/mdev = ${rtts.reduce((x, y) => Math.min(x, y)).toFixed(3)}/${avg.toFixed(3)}/${rtts.reduce((x, y) => Math.max(x, y)).toFixed(3)}/${mdev.toFixed(3)} ms`);
     }
     k.sys.close(s);
     return rtts.length > 0 ? 0 : 1;
