@@ -9,9 +9,7 @@
 // unsupported (EPERM/EOPNOTSUPP from the Inode defaults); chown to another owner is EPERM.
 
 import { RENAME_EXCHANGE } from '../../abi/linux/fcntl.js';
-import { DT_DIR, DT_REG, S_IFMT, modeToDtype } from '../../abi/linux/stat.js';
-
-const S_IWUGO = 0o222;
+import { DT_DIR, DT_REG, S_IFDIR, S_IFMT, S_IFREG, modeToDtype } from '../../abi/linux/stat.js';
 import { E, errno } from '../../kernel/errno.js';
 import { EUCLEAN } from '../../abi/linux/errno.js';
 import { Inode, type DirEmit, type NewInode, type SetAttr } from '../../vfs/inode.js';
@@ -63,6 +61,9 @@ function put32(raw: Uint8Array, at: number, v: number): void {
   raw[at + 3] = (v >>> 24) & 0xff;
 }
 const EMPTY = new Uint8Array(0);
+const S_IWUGO = 0o222;
+/** FAT_VALID_MODE: the only mode bits a FAT inode can have (no setuid, setgid or sticky). */
+const FAT_VALID_MODE = S_IFREG | S_IFDIR | 0o777;
 
 export class FatInode extends Inode {
   readonly sb: FatSuper;
@@ -352,24 +353,35 @@ export class FatInode extends Inode {
   // ---- attributes ------------------------------------------------------------------------------
 
   /**
-   * Linux's fat_setattr: a size change truncates or extends; a mode change must be one FAT
-   * can hold (only the write bits, which become the read-only attribute) and an owner change
-   * must keep the mount's uid/gid, else EPERM (unless mounted with `quiet`).
+   * Linux's fat_setattr (fs/fat/file.c). Refused outright, EPERM (or a silent no-op when
+   * mounted with `quiet`): an owner or group other than the mount's, and mode bits FAT
+   * cannot even express (setuid, setgid, sticky). A mode FAT cannot store exactly is not an
+   * error but is left unchanged ("relax the permission check of fat_setattr()", Linux 2.6.28),
+   * while the call's other changes (size, times) still apply — so `cp -p` and `chmod 0700`
+   * succeed on vfat. Only the write bits map to the disk, as the read-only attribute.
+   * Errors: EPERM, EISDIR (size on a directory), EFBIG, ENOSPC.
    */
   override setattr(attr: SetAttr): void {
-    if (attr.uid !== undefined && attr.uid !== this.uid && !this.sb.opts.quiet) throw E.EPERM;
-    if (attr.gid !== undefined && attr.gid !== this.gid && !this.sb.opts.quiet) throw E.EPERM;
-    let mode: number | undefined;
-    if (attr.mode !== undefined) mode = this.sanitizeMode(attr.mode);
+    const o = this.sb.opts;
+    const refused =
+      (attr.uid !== undefined && attr.uid !== o.uid) ||
+      (attr.gid !== undefined && attr.gid !== o.gid) ||
+      (attr.mode !== undefined && (attr.mode & ~FAT_VALID_MODE) !== 0);
+    if (refused) {
+      if (o.quiet) return;
+      throw E.EPERM;
+    }
+    const mode = attr.mode === undefined ? undefined : this.sanitizeMode(attr.mode);
     if (attr.size !== undefined) {
       if (!this.isReg) throw E.EISDIR;
       this.resize(attr.size);
       this.mtime = this.ctime = truncateMtime(attr.mtime ?? this.sb.clock.now());
       this.attr |= ATTR_ARCHIVE;
     }
-    if (mode !== undefined && mode !== this.mode) {
-      const writable = (mode & S_IWUGO) !== 0;
-      if (this.isReg) this.attr = writable ? this.attr & ~ATTR_READ_ONLY : this.attr | ATTR_READ_ONLY;
+    if (mode !== undefined) {
+      // fat_make_attrs: the mode speaks for the read-only attribute only where it can hold it;
+      // elsewhere the attribute on disk is kept as it was.
+      if (this.canHoldReadOnly()) this.attr = mode & S_IWUGO ? this.attr & ~ATTR_READ_ONLY : this.attr | ATTR_READ_ONLY;
       this.mode = mode;
     }
     // Times as FAT keeps them, also in memory (fat_truncate_time): what stat shows survives a remount.
@@ -379,22 +391,31 @@ export class FatInode extends Inode {
     this.syncEntry();
   }
 
-  /** fat_sanitize_mode_change: the mode FAT ends up storing, or EPERM. */
+  /**
+   * fat_sanitize_mode_change: the mode FAT would store for a request, or undefined when it
+   * cannot store it. After the mount's fmask/dmask, the read and execute bits must be the
+   * ones the inode has, and the write bits all (that the mask leaves) or none — none only
+   * where the read-only attribute can stand for it (canHoldReadOnly).
+   */
   private sanitizeMode(mode: number): number | undefined {
-    const mask = this.isDir ? this.sb.opts.dmask : this.sb.opts.fmask;
+    const mask = this.isReg ? this.sb.opts.fmask : this.sb.opts.dmask;
     const perm = mode & 0o777 & ~mask;
-    const quiet = this.sb.opts.quiet;
-    if ((perm & 0o555) !== (this.mode & 0o555) || mode & 0o7000) {
-      if (quiet) return undefined;
-      throw E.EPERM;
-    }
-    const allW = 0o222 & ~mask;
-    const w = perm & 0o222;
-    if (this.isReg ? w !== 0 && w !== allW : w !== allW) {
-      if (quiet) return undefined;
-      throw E.EPERM;
-    }
-    return (this.mode & S_IFMT) | (this.isReg && w === 0 ? perm : (perm & ~0o222) | allW);
+    if ((perm & 0o555) !== (this.mode & 0o555)) return undefined;
+    const w = perm & S_IWUGO;
+    const allW = S_IWUGO & ~mask;
+    if (this.canHoldReadOnly() ? w !== 0 && w !== allW : w !== allW) return undefined;
+    return (this.mode & S_IFMT) | perm;
+  }
+
+  /**
+   * fat_mode_can_hold_ro: whether the write bits stand for the read-only attribute. Not for
+   * directories unless mounted with `rodir` (Windows ignores the attribute on directories),
+   * and not when the mask leaves no write bit to take away.
+   */
+  private canHoldReadOnly(): boolean {
+    const o = this.sb.opts;
+    if (this.isDir && !o.rodir) return false;
+    return (S_IWUGO & ~(this.isDir ? o.dmask : o.fmask)) !== 0;
   }
 
   /** The access date only changes once a day: write the entry only then. */

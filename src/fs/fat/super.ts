@@ -4,7 +4,7 @@
 // the FAT to every copy, the directories and FSInfo (exact free count, next-free hint).
 // File data read forward in small pieces comes through a read-ahead window, dropped when
 // file data is written or clusters change hands.
-// Mount options as Linux vfat: uid, gid, umask, fmask, dmask, quiet, showexec, and the
+// Mount options as Linux vfat: uid, gid, umask, fmask, dmask, quiet, showexec, rodir, and the
 // character-set and naming options Linux accepts (utf8, iocharset, codepage, shortname, tz).
 
 import { MS_RDONLY } from '../../abi/linux/mount.js';
@@ -41,6 +41,8 @@ export interface FatOptions {
   showexec: boolean;
   /** Refused mode and owner changes succeed silently instead of EPERM. */
   quiet: boolean;
+  /** The read-only attribute of a directory takes away its write bits (ignored otherwise). */
+  rodir: boolean;
   /** The options as given (for /proc/mounts). */
   text: string;
 }
@@ -49,7 +51,7 @@ const OCTAL = /^[0-7]+$/;
 /** Options Linux's vfat takes that change nothing in tkl (tkl is always UTF-16/UTF-8 and UTC). */
 const ACCEPTED = new Set([
   'utf8', 'iocharset', 'codepage', 'shortname', 'tz', 'time_offset', 'check', 'errors', 'flush', 'usefree',
-  'nocase', 'nonumtail', 'numtail', 'uni_xlate', 'posix', 'rodir', 'dots', 'nodots', 'dotsOK', 'discard',
+  'nocase', 'nonumtail', 'numtail', 'uni_xlate', 'posix', 'dots', 'nodots', 'dotsOK', 'discard',
   'nfs', 'allow_utime', 'debug', 'sys_immutable', 'dos1xfloppy', 'fat',
 ]);
 
@@ -63,7 +65,7 @@ export function parseFatOptions(data: string, umask = 0o022): FatOptions {
   };
   let fmask = umask;
   let dmask = umask;
-  const opts: FatOptions = { uid: 0, gid: 0, fmask, dmask, showexec: false, quiet: false, text: data };
+  const opts: FatOptions = { uid: 0, gid: 0, fmask, dmask, showexec: false, quiet: false, rodir: false, text: data };
   for (const k of m.keys()) {
     switch (k) {
       case 'uid':
@@ -80,6 +82,9 @@ export function parseFatOptions(data: string, umask = 0o022): FatOptions {
         break;
       case 'quiet':
         opts.quiet = true;
+        break;
+      case 'rodir':
+        opts.rodir = true;
         break;
       case 'fmask':
       case 'dmask':
@@ -196,9 +201,12 @@ export class FatSuper implements SuperBlock {
     this.raCount = 0;
   }
 
-  /** st_mode for an entry (fat_make_mode): masks from the options; read-only files lose their write bits. */
+  /**
+   * st_mode for an entry (fat_make_mode): masks from the options; read-only files lose their
+   * write bits, read-only directories only with `rodir`.
+   */
   modeFor(isDir: boolean, attr: number, name = ''): number {
-    if (isDir) return S_IFDIR | (0o777 & ~this.opts.dmask);
+    if (isDir) return S_IFDIR | (0o777 & ~this.opts.dmask & (this.opts.rodir && attr & ATTR_READ_ONLY ? ~0o222 : 0o777));
     let perm = 0o777 & ~this.opts.fmask;
     if (this.opts.showexec && !/\.(exe|com|bat)$/i.test(name)) perm &= ~0o111;
     if (attr & ATTR_READ_ONLY) perm &= ~0o222;
