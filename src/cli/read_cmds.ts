@@ -96,7 +96,13 @@ export function registerRead(p: Command): void {
         const all: Entry[] = [];
         const many = addrs.length > 1 || o.R;
         let first = true;
-        const listDir = (proc: Process, dir: string, shown: string): void => {
+        // ls -R walks with a stack of directories to list, not recursion: a tree as deep as
+        // PATH_MAX allows would overflow the JavaScript stack.
+        const listTree = (proc: Process, dir: string, shown: string): void => {
+          const todo: [string, string][] = [[dir, shown]];
+          for (let d = todo.pop(); d !== undefined; d = todo.pop()) listDir(proc, d[0], d[1], todo);
+        };
+        const listDir = (proc: Process, dir: string, shown: string, todo: [string, string][]): void => {
           checkInterrupt();
           let names: string[];
           try {
@@ -122,9 +128,11 @@ export function registerRead(p: Command): void {
             print(entries.map((x) => x.e), o.l ?? false);
           }
           if (o.R) {
-            for (const { e, st } of entries) {
+            // Last first: the subdirectories come off the stack in name order.
+            for (let i = entries.length - 1; i >= 0; i--) {
+              const { e, st } = entries[i]!;
               if (e.name === '.' || e.name === '..') continue;
-              if ((st.mode & S_IFMT) === S_IFDIR) listDir(proc, joinPath(dir, e.name), e.path);
+              if ((st.mode & S_IFMT) === S_IFDIR) todo.push([joinPath(dir, e.name), e.path]);
             }
           }
         };
@@ -141,7 +149,7 @@ export function registerRead(p: Command): void {
             status.fail(cannot('access', a.text, e));
             continue;
           }
-          if (x === null) listDir(t.proc, t.path, a.text);
+          if (x === null) listTree(t.proc, t.path, a.text);
           else {
             if (o.json) all.push(x.e);
             else print([x.e], o.l ?? false);
@@ -166,36 +174,57 @@ export function registerRead(p: Command): void {
         let files = 0;
         const { proc, path: root } = s.target(a!, false);
         process.stdout.write(a!.text + '\n');
-        const walk = (dir: string, shown: string, prefix: string, depth: number): void => {
+        // A stack of open directories (their sorted names and how far through them), not
+        // recursion: a tree as deep as PATH_MAX allows would overflow the JavaScript stack.
+        interface Level {
+          dir: string;
+          shown: string;
+          prefix: string;
+          depth: number;
+          names: string[];
+          next: number;
+        }
+        const open = (dir: string, shown: string, prefix: string, depth: number): Level | null => {
           checkInterrupt();
-          let names: string[];
           try {
-            names = proc.fs.readdir(dir).filter((n) => o.a || !n.startsWith('.')).sort();
+            const names = proc.fs.readdir(dir).filter((n) => o.a || !n.startsWith('.')).sort();
+            return { dir, shown, prefix, depth, names, next: 0 };
           } catch (e) {
             status.fail(cannot('open directory', shown, e));
-            return;
+            return null;
           }
-          names.forEach((n, i) => {
-            const last = i === names.length - 1;
-            const p = joinPath(dir, n);
-            let st: Stat;
-            let link = '';
-            try {
-              st = proc.sys.lstat(p);
-              if ((st.mode & S_IFMT) === S_IFLNK) link = ` -> ${proc.sys.readlink(p)}`;
-            } catch (e) {
-              status.fail(cannot('access', joinPath(shown, n), e));
-              return;
-            }
-            const isDir = (st.mode & S_IFMT) === S_IFDIR;
-            process.stdout.write(`${prefix}${last ? '└── ' : '├── '}${n}${link}\n`);
-            if (isDir) {
-              dirs++;
-              if (depth < maxDepth) walk(p, joinPath(shown, n), prefix + (last ? '    ' : '│   '), depth + 1);
-            } else files++;
-          });
         };
-        walk(root, a!.text, '', 1);
+        const stack: Level[] = [];
+        const top = open(root, a!.text, '', 1);
+        if (top !== null) stack.push(top);
+        while (stack.length > 0) {
+          const lv = stack[stack.length - 1]!;
+          if (lv.next === lv.names.length) {
+            stack.pop();
+            continue;
+          }
+          const n = lv.names[lv.next++]!;
+          const last = lv.next === lv.names.length;
+          const p = joinPath(lv.dir, n);
+          let st: Stat;
+          let link = '';
+          try {
+            st = proc.sys.lstat(p);
+            if ((st.mode & S_IFMT) === S_IFLNK) link = ` -> ${proc.sys.readlink(p)}`;
+          } catch (e) {
+            status.fail(cannot('access', joinPath(lv.shown, n), e));
+            continue;
+          }
+          const isDir = (st.mode & S_IFMT) === S_IFDIR;
+          process.stdout.write(`${lv.prefix}${last ? '└── ' : '├── '}${n}${link}\n`);
+          if (isDir) {
+            dirs++;
+            if (lv.depth < maxDepth) {
+              const sub = open(p, joinPath(lv.shown, n), lv.prefix + (last ? '    ' : '│   '), lv.depth + 1);
+              if (sub !== null) stack.push(sub);
+            }
+          } else files++;
+        }
         process.stdout.write(`\n${dirs} director${dirs === 1 ? 'y' : 'ies'}, ${files} file${files === 1 ? '' : 's'}\n`);
       });
     });

@@ -347,39 +347,54 @@ Examples:
     });
 }
 
-function removeTree(ops: FsOps, p: string): void {
-  const st = ops.lstat(p);
-  if ((st.mode & S_IFMT) === S_IFDIR) {
-    for (const n of ops.readdir(p)) removeTree(ops, `${p}/${n}`);
-    ops.rmdir(p);
-  } else ops.unlink(p);
+/**
+ * Removes `top` and everything beneath it. A stack, not recursion: a tree as deep as PATH_MAX
+ * allows would overflow the JavaScript stack. A directory goes once its entries have gone.
+ */
+function removeTree(ops: FsOps, top: string): void {
+  const todo: { p: string; emptied: boolean }[] = [{ p: top, emptied: false }];
+  for (let x = todo.pop(); x !== undefined; x = todo.pop()) {
+    if (x.emptied) {
+      ops.rmdir(x.p);
+      continue;
+    }
+    if ((ops.lstat(x.p).mode & S_IFMT) !== S_IFDIR) {
+      ops.unlink(x.p);
+      continue;
+    }
+    todo.push({ p: x.p, emptied: true });
+    for (const n of ops.readdir(x.p)) todo.push({ p: `${x.p}/${n}`, emptied: false });
+  }
 }
 
-/** Calls `fn` on `top` and, with `recursive`, on everything beneath it (symlinks not followed). */
+/**
+ * Calls `fn` on `top` and, with `recursive`, on everything beneath it (symlinks not followed),
+ * a directory before its entries. A stack, not recursion (see removeTree).
+ */
 function walkApply(
   proc: Process, top: string, recursive: boolean, fn: (p: string, st: { mode: number }) => void, status: Status, shown: string,
 ): void {
-  const visit = (p: string): void => {
+  const todo = [top];
+  for (let p = todo.pop(); p !== undefined; p = todo.pop()) {
     checkInterrupt();
     let st;
     try {
       st = proc.sys.lstat(p);
     } catch (e) {
       status.fail(cannot('access', shown + p.slice(top.length), e));
-      return;
+      continue;
     }
     fn(p, st);
-    if (!recursive || (st.mode & S_IFMT) !== S_IFDIR) return;
+    if (!recursive || (st.mode & S_IFMT) !== S_IFDIR) continue;
     let names: string[];
     try {
       names = proc.fs.readdir(p);
     } catch (e) {
       status.fail(cannot('open directory', shown + p.slice(top.length), e));
-      return;
+      continue;
     }
-    for (const n of names) visit(`${p.replace(/\/+$/, '')}/${n}`);
-  };
-  visit(top);
+    for (let i = names.length - 1; i >= 0; i--) todo.push(`${p.replace(/\/+$/, '')}/${names[i]}`);
+  }
 }
 
 /** True when `path` (not followed if a symlink) is the root directory of `proc`'s filesystem. */

@@ -125,7 +125,9 @@ export class FatInode extends Inode {
 
   private chain(): number[] {
     if (this.clusters === null) {
-      this.clusters = this.sb.fat.chain(this.start, `inode ${this.ino}`);
+      // A directory is at most FAT's 65,536 entries: a longer chain (a loop) is found early.
+      const limit = this.isDir ? Math.ceil(MAX_DIR_BYTES / this.sb.geo.clusterSize) : undefined;
+      this.clusters = this.sb.fat.chain(this.start, `inode ${this.ino}`, limit);
       if (this.isReg && this.clusters.length < Math.ceil(this.size / this.sb.geo.clusterSize)) {
         throw errno(EUCLEAN, `vfat: inode ${this.ino}: file of ${this.size} bytes has only ${this.clusters.length} clusters`);
       }
@@ -580,13 +582,24 @@ export class FatInode extends Inode {
     return this.byName!.get(key) ?? this.byShort!.get(key);
   }
 
-  /** The inode of entry `e`, made once. */
+  /**
+   * The inode of entry `e`, made once. Errors: EUCLEAN for a directory entry whose first
+   * cluster is where this directory or one above it starts — the tree would be a cycle
+   * (fsck.fat reports it; Linux would show the same directory again, level after level, and
+   * a tool copying the tree would never finish) — or whose own directory is corrupt.
+   */
   private inodeOf(e: DirEnt): FatInode {
     let inode = this.live.get(e.slot);
     if (inode === undefined) {
       const { bh, off } = this.slotRef(e.slot);
       if (e.ino === 0) e.ino = this.sb.nextIno++;
       inode = FatInode.fromEntry(this.sb, this, e.slot, bh.data, off, e.ino);
+      if (inode.isDir && inode.start !== 0) {
+        // Any endless path revisits a cluster among its own ancestors, so this finds every cycle.
+        for (let d: FatInode | null = this; d !== null; d = d.parent) {
+          if (d.start === inode.start) throw errno(EUCLEAN, `vfat: directory '${e.name}' (cluster ${inode.start}) loops back to an ancestor`);
+        }
+      }
       if (inode.isDir) inode.load();
       this.live.set(e.slot, inode);
     }
