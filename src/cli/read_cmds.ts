@@ -12,6 +12,7 @@ import type { Timespec } from '../vfs/time.js';
 import { existsSync, statSync } from 'node:fs';
 import type { Process } from '../api/boot.js';
 import type { ImageTarget } from './session.js';
+import { attributeNames, readFatAttributes } from './attrib_cmd.js';
 
 /** Parses each argument as an image address; host paths are a usage error here. */
 export function imageArgs(args: string[]): ImageAddress[] {
@@ -277,10 +278,12 @@ export function registerRead(p: Command): void {
         for (const a of addrs) {
           let x: Statx;
           let target: string | undefined;
+          let fat: number | null = null;
           try {
             const sys = s.target(a, false).proc.sys;
             x = sys.statx(AT_FDCWD, a.path, o.dereference ? 0 : AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME);
             if ((x.mode & S_IFMT) === S_IFLNK) target = sys.readlink(a.path);
+            else fat = fatAttributesOf(sys, a.path);
           } catch (e) {
             if (e instanceof CliError) throw e;
             status.fail(cannot('stat', a.text, e));
@@ -292,6 +295,7 @@ export function registerRead(p: Command): void {
               ino: x.ino, nlink: x.nlink, uid: x.uid, gid: x.gid, rdev: [x.rdevMajor, x.rdevMinor], dev: [x.devMajor, x.devMinor],
               atime: isoTime(x.atime), mtime: isoTime(x.mtime), ctime: isoTime(x.ctime),
               btime: x.mask & STATX_BTIME ? isoTime(x.btime) : null, ...(target !== undefined ? { target } : {}),
+              ...(fat !== null ? { fatAttributes: attributeNames(fat) } : {}),
             });
             continue;
           }
@@ -301,13 +305,23 @@ export function registerRead(p: Command): void {
               `  Size: ${String(x.size).padEnd(15)} Blocks: ${String(x.blocks).padEnd(10)} IO Block: ${String(x.blksize).padEnd(6)} ${typeName(x.mode)}\n` +
               `Device: ${x.devMajor},${x.devMinor}\tInode: ${String(x.ino).padEnd(11)} Links: ${x.nlink}\n` +
               `Access: (${perm}/${modeString(x.mode)})  Uid: ${x.uid}  Gid: ${x.gid}\n` +
-              `Access: ${isoTime(x.atime)}\nModify: ${isoTime(x.mtime)}\nChange: ${isoTime(x.ctime)}\n Birth: ${x.mask & STATX_BTIME ? isoTime(x.btime) : '-'}\n`,
+              `Access: ${isoTime(x.atime)}\nModify: ${isoTime(x.mtime)}\nChange: ${isoTime(x.ctime)}\n Birth: ${x.mask & STATX_BTIME ? isoTime(x.btime) : '-'}\n` +
+              (fat !== null ? ` Attrs: ${attributeNames(fat).join(' ') || '-'}\n` : ''),
           );
         }
         // One address: its object (nothing when it failed); several: an array of those that worked.
         if (o.json && (addrs.length > 1 || out.length === 1)) printJson(addrs.length === 1 ? out[0] : out);
       });
     });
+}
+
+/** FAT attributes of `path` for stat, null elsewhere (or when they cannot be read: stat itself worked). */
+function fatAttributesOf(sys: Sys, path: string): number | null {
+  try {
+    return readFatAttributes(sys, path);
+  } catch {
+    return null;
+  }
 }
 
 function print(entries: Entry[], long: boolean): void {

@@ -311,7 +311,12 @@ Examples:
         for (const a of addrs) {
           const { proc, path } = s.target(a, true);
           try {
-            if (o.create !== false) proc.sys.close(proc.sys.openat(AT_FDCWD, path, O_CREAT | O_WRONLY, 0o666));
+            try {
+              if (o.create !== false) proc.sys.close(proc.sys.openat(AT_FDCWD, path, O_CREAT | O_WRONLY, 0o666));
+            } catch (e) {
+              // As GNU touch: a directory cannot be opened for writing, but its times can change.
+              if ((e as { code?: string }).code !== 'EISDIR') throw e;
+            }
             proc.sys.utimensat(AT_FDCWD, path, times, 0);
           } catch (e) {
             if (o.create === false && (e as { code?: string }).code === 'ENOENT') continue;

@@ -14,6 +14,11 @@ import { E, errno } from '../../kernel/errno.js';
 import { EUCLEAN } from '../../abi/linux/errno.js';
 import { Inode, type DirEmit, type NewInode, type SetAttr } from '../../vfs/inode.js';
 import type { Timespec } from '../../vfs/time.js';
+import type { File } from '../../vfs/file.js';
+import type { Cred } from '../../kernel/cred.js';
+import { ownerOrCapable } from '../../vfs/permission.js';
+import { mntWantWrite } from '../../vfs/vfs_ops.js';
+import { FAT_IOCTL_GET_ATTRIBUTES, FAT_IOCTL_SET_ATTRIBUTES } from '../../abi/linux/msdos_fs.js';
 import type { BufferHead } from '../../block/buffer_cache.js';
 import {
   ATTR_ARCHIVE, ATTR_DIRECTORY, ATTR_LONG_NAME, ATTR_LONG_NAME_MASK, ATTR_READ_ONLY, ATTR_VOLUME_ID, DIR_ATTR,
@@ -62,6 +67,8 @@ function put32(raw: Uint8Array, at: number, v: number): void {
 }
 const EMPTY = new Uint8Array(0);
 const S_IWUGO = 0o222;
+/** The attribute bits an inode keeps (Linux's ATTR_UNUSED plus read-only and directory). */
+const ATTR_KEPT = 0x3f;
 /** FAT_VALID_MODE: the only mode bits a FAT inode can have (no setuid, setgid or sticky). */
 const FAT_VALID_MODE = S_IFREG | S_IFDIR | 0o777;
 
@@ -974,9 +981,44 @@ export class FatInode extends Inode {
     }
   }
 
-  /** FAT attribute bits for tools (hidden, system, archive, read-only). */
+  /**
+   * fat_make_attrs: the attribute byte as FAT_IOCTL_GET_ATTRIBUTES reports it — read-only,
+   * hidden, system, volume, directory, archive (the two reserved bits are not kept, as Linux).
+   */
   get fatAttributes(): number {
-    return this.attr;
+    return this.attr & ATTR_KEPT;
+  }
+
+  /** FAT_IOCTL_GET_ATTRIBUTES and FAT_IOCTL_SET_ATTRIBUTES (fs/fat/file.c). Errors: ENOTTY, EFAULT, and see setFatAttributes. */
+  override ioctl(f: File, request: number, arg: unknown, cred: Cred): number {
+    if (request !== FAT_IOCTL_GET_ATTRIBUTES && request !== FAT_IOCTL_SET_ATTRIBUTES) throw E.ENOTTY;
+    if (!ArrayBuffer.isView(arg) || arg.byteLength < 4) throw E.EFAULT;
+    const u32 = new DataView(arg.buffer, arg.byteOffset, 4);
+    if (request === FAT_IOCTL_GET_ATTRIBUTES) u32.setUint32(0, this.fatAttributes, true);
+    else this.setFatAttributes(f, cred, u32.getUint32(0, true));
+    return 0;
+  }
+
+  /**
+   * fat_ioctl_set_attributes: new attribute bits (the volume and directory bits cannot
+   * change; bits above the low byte are ignored). Read-only goes through setattr as the
+   * mode it implies (a chmod), so mode and attribute never disagree. Errors: EROFS, EINVAL
+   * (the root, which has no entry, takes no attributes), EPERM (not the owner, unless `quiet`).
+   */
+  private setFatAttributes(f: File, cred: Cred, value: number): void {
+    mntWantWrite(f.path.mnt);
+    const a = (value & 0xff & ~(ATTR_VOLUME_ID | ATTR_DIRECTORY)) | (this.attr & ATTR_VOLUME_ID) | (this.isDir ? ATTR_DIRECTORY : 0);
+    if (this === this.sb.root && a !== ATTR_DIRECTORY) throw E.EINVAL;
+    // setattr_prepare refuses a mode change to anyone but the owner; with `quiet` only the
+    // mode is skipped and the other attributes still change (as Linux).
+    if (ownerOrCapable(cred, this)) {
+      const mode = this.sb.makeMode(a, this.isDir ? 0o777 : 0o666 | (this.mode & 0o111));
+      this.setattr({ mode, ctime: this.sb.clock.now() });
+    } else if (!this.sb.opts.quiet) throw E.EPERM;
+    // fat_save_attrs: where the mode can hold read-only, the mode decides it.
+    const ro = this.canHoldReadOnly() ? (this.mode & S_IWUGO) === 0 : (a & ATTR_READ_ONLY) !== 0;
+    this.attr = (a & ATTR_KEPT & ~ATTR_READ_ONLY) | (ro ? ATTR_READ_ONLY : 0);
+    this.syncEntry();
   }
 
   /** Files on this volume's root, for mkfs/label use. */

@@ -20,7 +20,7 @@ import { parseBootSector, type Geometry } from './boot_sector.js';
 import { FatTable } from './fat_table.js';
 import { FatInode } from './inode.js';
 import {
-  ATTR_READ_ONLY, ATTR_VOLUME_ID, DIR_ATTR, FAT_STATE_DIRTY, FIRST_CLUSTER, FSI_FREE_COUNT,
+  ATTR_DIRECTORY, ATTR_READ_ONLY, ATTR_VOLUME_ID, DIR_ATTR, FAT_STATE_DIRTY, FIRST_CLUSTER, FSI_FREE_COUNT,
   FSI_LEAD_SIG, FSI_LEAD_SIG_VALUE, FSI_NXT_FREE, FSI_STRUC_SIG, FSI_STRUC_SIG_VALUE, FSI_UNKNOWN, MAX_FILE_SIZE,
   MSDOS_SUPER_MAGIC, ATTR_LONG_NAME_MASK, ATTR_LONG_NAME, DIR_ENTRY_END, DIR_ENTRY_FREE,
 } from './layout.js';
@@ -201,16 +201,20 @@ export class FatSuper implements SuperBlock {
     this.raCount = 0;
   }
 
-  /**
-   * st_mode for an entry (fat_make_mode): masks from the options; read-only files lose their
-   * write bits, read-only directories only with `rodir`.
-   */
+  /** st_mode for an entry from its attributes and name (see makeMode); showexec decides x by name. */
   modeFor(isDir: boolean, attr: number, name = ''): number {
-    if (isDir) return S_IFDIR | (0o777 & ~this.opts.dmask & (this.opts.rodir && attr & ATTR_READ_ONLY ? ~0o222 : 0o777));
-    let perm = 0o777 & ~this.opts.fmask;
-    if (this.opts.showexec && !/\.(exe|com|bat)$/i.test(name)) perm &= ~0o111;
-    if (attr & ATTR_READ_ONLY) perm &= ~0o222;
-    return S_IFREG | perm;
+    if (isDir) return this.makeMode(attr | ATTR_DIRECTORY, 0o777);
+    return this.makeMode(attr & ~ATTR_DIRECTORY, this.opts.showexec && !/\.(exe|com|bat)$/i.test(name) ? 0o666 : 0o777);
+  }
+
+  /**
+   * fat_make_mode: the mode for attributes `attr` and permissions `perm` before the masks.
+   * The read-only attribute takes the write bits away, on directories only with `rodir`.
+   */
+  makeMode(attr: number, perm: number): number {
+    const isDir = (attr & ATTR_DIRECTORY) !== 0;
+    if (attr & ATTR_READ_ONLY && (!isDir || this.opts.rodir)) perm &= ~0o222;
+    return isDir ? S_IFDIR | (perm & ~this.opts.dmask) : S_IFREG | (perm & ~this.opts.fmask);
   }
 
   /** The volume label: the root's label entry, else the boot sector's (null for none). */
