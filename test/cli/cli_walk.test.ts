@@ -88,6 +88,7 @@ test('a FAT directory that loops back to the root: cp -r, ls -R and tree report 
     bytes.writeUInt16LE(rootCluster >>> 16, at + 20);
     bytes.writeUInt16LE(rootCluster & 0xffff, at + 26);
     writeFileSync(img, bytes);
+    if (have('fsck.fat')) assert.notEqual(sh(`fsck.fat -n '${img}'`).code, 0, 'fsck.fat finds the loop too');
     const out = join(s.dir, 'out');
     let r = tkl(['cp', '-r', `${img}:/`, out]);
     assert.equal(r.code, 1, r.err);
