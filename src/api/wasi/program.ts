@@ -184,11 +184,11 @@ export function prepare(k: Kernel, cfg: ProgramConfig, stdio: Stdio): { task: Ta
  * Runs `module` as a WASI command on `k`: sets it up, runs _start, ends the task, syncs and
  * unmounts. Returns the exit code. Errors: SetupError; a trap or link error propagates.
  */
-export function runProgram(k: Kernel, halt: Halt, module: WebAssembly.Module, cfg: ProgramConfig, stdio: Stdio): number {
+export function runProgram(k: Kernel, halt: Halt, module: WebAssembly.Module, cfg: ProgramConfig, stdio: Stdio, interrupt?: Int32Array): number {
   const { task, preopens, close } = prepare(k, cfg, stdio);
   try {
     const trace = cfg.trace ? (line: string) => stdio.stderr.write!(null as never, encoder.encode(`[wasi] ${line}\n`), 0, line.length + 8, 0) : undefined;
-    const wasi = new WasiPreview1(k, task, { args: cfg.args, env: cfg.env, preopens, halt, trace });
+    const wasi = new WasiPreview1(k, task, { args: cfg.args, env: cfg.env, preopens, halt, trace, interrupt });
     const instance = new WebAssembly.Instance(module, importsFor(module, wasi));
     return wasi.start(instance);
   } finally {

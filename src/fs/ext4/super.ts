@@ -109,6 +109,8 @@ export class Ext4Fs implements SuperBlock {
   /** The block group searched first for the next allocation of a new directory. */
   private lastDirGroup = 0;
   killed = false;
+  /** The device this filesystem holds (BlockDevice.holder) while mounted. */
+  private claimed: BlockDevice | null = null;
   private readonly opts: Map<string, string>;
   readonly errorsContinue: boolean;
   /** Mounted read-write and the clean state on disk was taken away (restored on unmount). */
@@ -135,8 +137,7 @@ export class Ext4Fs implements SuperBlock {
     let device = ctx.device;
     if (device === null) throw E.ENOTBLK;
     // One device, one filesystem state: a second mount of a mounted device would fork it.
-    const live = MOUNTED.get(device);
-    if (live !== undefined && !live.killed) throw errno(EBUSY, `ext4: ${ctx.source} is already mounted`);
+    if (device.holder != null) throw errno(EBUSY, `ext4: ${ctx.source} is already mounted (by another kernel)`);
     const original = device;
     let readOnly = (ctx.flags & MS_RDONLY) !== 0 || this.opts.has('ro');
     if (!readOnly && device.readOnly) throw errno(EROFS, `ext4: ${ctx.source} is read-only; mount it with MS_RDONLY`);
@@ -263,7 +264,8 @@ export class Ext4Fs implements SuperBlock {
     this.journal = this.compat & COMPAT_HAS_JOURNAL ? Journal.open(this) : null;
     this.commitThreshold = this.journal !== null ? Math.max(64, Math.floor(this.journal.capacity / 4)) : 4096;
 
-    MOUNTED.set(original, this);
+    original.holder = this;
+    this.claimed = original;
 
     // 6. The root directory.
     const root = this.iget(EXT2_ROOT_INO);
@@ -1122,13 +1124,24 @@ export class Ext4Fs implements SuperBlock {
     this.cache.flush();
   }
 
+  /**
+   * The last unmount: commits, leaves the filesystem clean and lets go of the device. umount
+   * syncs before it detaches (a failure there keeps the mount), so an error here is rare (the
+   * host failing between the two); the device is released all the same, and the journal
+   * keeps the image consistent.
+   */
   kill(): void {
     if (this.killed) return;
-    if (!this.readOnly) {
-      this.commit();
-      this.cleanShutdown();
+    try {
+      if (!this.readOnly) {
+        this.commit();
+        this.cleanShutdown();
+      }
+    } finally {
+      this.killed = true;
+      if (this.claimed !== null && this.claimed.holder === this) this.claimed.holder = null;
+      this.claimed = null;
     }
-    this.killed = true;
   }
 
   /** Whether this mount treats `ino`'s xattrs, inline data, dir types etc. by feature. */
@@ -1202,9 +1215,6 @@ export const STAGE_BYTES = 64 * 1024;
  * block would.
  */
 const INODE_SLAB_BYTES = 4096;
-
-/** Devices with a live mount (so a device is never mounted twice at once). */
-const MOUNTED = new WeakMap<BlockDevice, Ext4Fs>();
 
 const KNOWN_OPTIONS = new Set([
   'ro', 'rw', 'sync', 'async', 'dirsync', 'noload', 'norecovery', 'errors', 'user_xattr', 'nouser_xattr', 'acl', 'noacl', 'barrier', 'nobarrier',

@@ -134,6 +134,10 @@ export function sys_umount2(t: Task, target: string, flags: number = 0): number 
   if (!(fl & MNT_DETACH)) {
     if (m.children.length > 0 || m.refs > 0) throw E.EBUSY;
     if (fl & MNT_EXPIRE) throw E.EAGAIN;
+    // The last mount of a filesystem is synced while still attached: if that fails (a full
+    // or failing host disk), umount fails with the error and everything stays in place, so
+    // nothing written is lost and the user can retry.
+    if (k.isLastMount(m)) m.sb.sync();
   }
   k.detachMount(m);
   return 0;
