@@ -254,3 +254,21 @@ test('Ctrl-C while a program sleeps after writing to --disk images: everything i
     d.done();
   }
 });
+
+test('the same image as --disk and --mount is one filesystem: a file made through either is there, e2fsck clean', { timeout: 60_000 }, async (t) => {
+  if (missing) return t.skip(missing);
+  if (!have('mkfs.ext4') || !have('debugfs')) return t.skip('e2fsprogs is not installed');
+  const d = tmp();
+  try {
+    const img = join(d.dir, 'same.img');
+    spawnSync('truncate', ['-s', '64M', img]);
+    assert.equal(spawnSync('mkfs.ext4', ['-q', '-F', img]).status, 0);
+    const r = await tklRun(['--disk', img, '--mount', `${img}:/m`, wasm('tree.c'), 'touch', '/m/made-through-m']);
+    assert.equal(r.stdout, 'OK\n', r.stderr);
+    const e2 = spawnSync('e2fsck', ['-fn', img], { encoding: 'utf8' });
+    assert.equal(e2.status, 0, e2.stdout + e2.stderr);
+    assert.match(spawnSync('debugfs', ['-R', 'ls /', img], { encoding: 'utf8' }).stdout, /made-through-m/);
+  } finally {
+    d.done();
+  }
+});
