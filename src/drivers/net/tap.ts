@@ -192,8 +192,10 @@ export class TapDevice implements NetDevice {
       try {
         writevSync(this.fd, vec);
       } catch (e) {
-        // EAGAIN: the queue is full, as above; anything else (EINVAL) is a header Linux refused.
-        if ((e as NodeJS.ErrnoException).code === 'EAGAIN') this.stats.txDropped++;
+        // EAGAIN: the queue is full, as above; EIO: the interface is down (as a NIC, drop);
+        // anything else (EINVAL) is a header Linux refused.
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EAGAIN' || code === 'EIO') this.stats.txDropped++;
         else this.stats.txErrors++;
         return;
       } finally {
