@@ -983,7 +983,7 @@ export class Ext4Fs implements SuperBlock {
   /** The superblock's counters and times into its block (ext4_commit_super). */
   private updateSuperblock(): void {
     const raw = this.sbRaw;
-    const now = this.clock.now().sec;
+    const now = this.clock.coarseSec();
     set32(raw, SB.FREE_INODES_COUNT, this.freeInodes);
     set32(raw, SB.FREE_BLOCKS_COUNT_LO, lo32(this.freeBlocks));
     if (this.incompat & INCOMPAT_64BIT) set32(raw, SB.FREE_BLOCKS_COUNT_HI, hi32(this.freeBlocks));
@@ -1013,7 +1013,7 @@ export class Ext4Fs implements SuperBlock {
     const maxMnt = le16(raw, SB.MAX_MNT_COUNT);
     if (maxMnt === 0) set16(raw, SB.MAX_MNT_COUNT, 0xffff);
     set16(raw, SB.MNT_COUNT, (le16(raw, SB.MNT_COUNT) + 1) & 0xffff);
-    setTime(raw, SB.MTIME, SB.MTIME_HI, this.clock.now().sec);
+    setTime(raw, SB.MTIME, SB.MTIME_HI, this.clock.coarseSec());
     if (this.journal !== null) this.incompat |= INCOMPAT_RECOVER;
     else set16(raw, SB.STATE, state & ~EXT2_VALID_FS);
     this.sbDirty = true;
