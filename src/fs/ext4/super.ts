@@ -109,6 +109,8 @@ export class Ext4Fs implements SuperBlock {
   /** The block group searched first for the next allocation of a new directory. */
   private lastDirGroup = 0;
   killed = false;
+  /** Where it was mounted (written to s_last_mounted on a read-write mount). */
+  private mountedOn: string | null = null;
   /** The device this filesystem holds (BlockDevice.holder) while mounted. */
   private claimed: BlockDevice | null = null;
   private readonly opts: Map<string, string>;
@@ -275,6 +277,7 @@ export class Ext4Fs implements SuperBlock {
 
     // 7. A read-write mount marks the filesystem in use as Linux does (ext4_setup_super), then
     //    frees what a crash left on the orphan list.
+    this.mountedOn = ctx.target ?? null;
     if (!readOnly) {
       this.setupWrite();
       if (le32(this.sbRaw, SB.LAST_ORPHAN) !== 0) {
@@ -1014,6 +1017,12 @@ export class Ext4Fs implements SuperBlock {
     if (maxMnt === 0) set16(raw, SB.MAX_MNT_COUNT, 0xffff);
     set16(raw, SB.MNT_COUNT, (le16(raw, SB.MNT_COUNT) + 1) & 0xffff);
     setTime(raw, SB.MTIME, SB.MTIME_HI, this.clock.coarseSec());
+    if (this.mountedOn !== null) {
+      // s_last_mounted: the path, NUL-padded to its 64 bytes (ext4_sample_last_mounted).
+      const name = new TextEncoder().encode(this.mountedOn).subarray(0, 63);
+      raw.fill(0, SB.LAST_MOUNTED, SB.LAST_MOUNTED + 64);
+      raw.set(name, SB.LAST_MOUNTED);
+    }
     if (this.journal !== null) this.incompat |= INCOMPAT_RECOVER;
     else set16(raw, SB.STATE, state & ~EXT2_VALID_FS);
     this.sbDirty = true;

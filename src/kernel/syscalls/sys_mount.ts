@@ -12,7 +12,7 @@ import { S_IFBLK, S_IFMT } from '../../abi/linux/stat.js';
 import { E, errno } from '../errno.js';
 import { ENODEV } from '../../abi/linux/errno.js';
 import type { Task } from '../task.js';
-import { PathRef, mountFlags, type Mount } from '../../vfs/mount.js';
+import { PathRef, dPath, mountFlags, type Mount } from '../../vfs/mount.js';
 import { LOOKUP_FOLLOW, checkPathArg, pathLookup } from '../../vfs/namei.js';
 import { intArg } from './args.js';
 
@@ -95,7 +95,7 @@ export function sys_mount(t: Task, source: string, target: string, fstype: strin
   } else dev = k.anonDev();
   const sb = type.mount({
     source: src === '' ? 'none' : src, device, flags: fsFlags, data: opts, dev,
-    clock: k.clock, host: k.host, kernel: k,
+    clock: k.clock, host: k.host, kernel: k, target: dPath(at, t.root),
   });
   const m = k.newMount(sb, k.rootDentryOf(sb), mountFlags(fsFlags) & ~MS_RDONLY);
   k.attachMount(m, at);
