@@ -109,6 +109,8 @@ export class Ext4Fs implements SuperBlock {
   /** The block group searched first for the next allocation of a new directory. */
   private lastDirGroup = 0;
   killed = false;
+  /** The journal lives on another device (journal_dev): read-only mounts only. */
+  private externalJournal = false;
   /** Where it was mounted (written to s_last_mounted on a read-write mount). */
   private mountedOn: string | null = null;
   /** The device this filesystem holds (BlockDevice.holder) while mounted. */
@@ -263,7 +265,13 @@ export class Ext4Fs implements SuperBlock {
       this.freeBlocks += g.freeBlocks;
       this.freeInodes += g.freeInodes;
     }
-    this.journal = this.compat & COMPAT_HAS_JOURNAL ? Journal.open(this) : null;
+    // A journal on another device (journal_dev, s_journal_inum 0): tkl cannot reach it, so only
+    // a read-only mount is possible, which does not need it (recovery was refused above).
+    this.externalJournal = (this.compat & COMPAT_HAS_JOURNAL) !== 0 && le32(this.sbRaw, SB.JOURNAL_INUM) === 0;
+    if (this.externalJournal && !readOnly) {
+      throw errno(EINVAL, 'ext4: the journal is on an external device, which tkl does not support; mount it read-only');
+    }
+    this.journal = this.compat & COMPAT_HAS_JOURNAL && !this.externalJournal ? Journal.open(this) : null;
     this.commitThreshold = this.journal !== null ? Math.max(64, Math.floor(this.journal.capacity / 4)) : 4096;
 
     original.holder = this;
@@ -1117,6 +1125,7 @@ export class Ext4Fs implements SuperBlock {
     if (this.device.readOnly || this.device instanceof OverlayDevice) throw E.EROFS;
     if (this.roCompat & ~RO_COMPAT_SUPPORTED) throw E.EROFS;
     if (this.incompat & INCOMPAT_RECOVER) throw errno(EROFS, 'ext4: the journal needs recovery (mounted with noload)');
+    if (this.externalJournal) throw errno(EROFS, 'ext4: the journal is on an external device, which tkl does not support');
     this.journal?.checkWritable();
     this.readOnly = false;
     this.setupWrite();
