@@ -32,6 +32,8 @@ export class RingNetDevice implements NetDevice {
   /** As the real device: the kernel must not verify checksums a TAP with offload left partial. */
   readonly checksumOffload: boolean;
   readonly gsoMaxSize: number;
+  /** transmit() copies the frame into the shared ring. */
+  readonly copiesOnTransmit = true;
   readonly linkUp = true;
   readonly stats = new DeviceStats();
   private readonly tx: ByteRing;
