@@ -71,8 +71,7 @@ export class FaultDevice implements NetDevice {
 
   /**
    * Passes `frame` to `out` now, later, twice or never. `copy`: the caller reuses the frame once
-   * this returns, so one that is held back is a copy (the delayed sends share it: the device
-   * they reach copies too).
+   * this returns, so each send held back gets a copy, taken before anything is sent.
    */
   private apply(frame: Uint8Array, out: (frame: Uint8Array) => void, copy: boolean): void {
     const p = this.params;
@@ -80,21 +79,25 @@ export class FaultDevice implements NetDevice {
       this.dropped++;
       return;
     }
-    const copies = p.duplicate && this.rng.next() < p.duplicate ? 2 : 1;
-    let held: Uint8Array | null = null;
-    for (let i = 0; i < copies; i++) {
-      let d = p.delay ?? 0;
-      if (p.reorder && this.rng.next() < p.reorder) d = 0;
-      else if (p.jitter) d += this.rng.next() * p.jitter;
-      if (d <= 0 && !p.delay) {
-        out(frame);
-        continue;
-      }
-      held ??= copy ? frame.slice() : frame;
-      const f = held;
-      const at = this.host.monotonic() + d;
-      this.delayed.push({ key: at, seq: 0, dead: false, run: () => out(f) });
-    }
+    const twice = p.duplicate && this.rng.next() < p.duplicate;
+    const d0 = this.delayFor(p);
+    const d1 = twice ? this.delayFor(p) : -1;
+    if (d0 >= 0) this.hold(d0, copy ? frame.slice() : frame, out);
+    if (d1 >= 0) this.hold(d1, copy ? frame.slice() : frame, out);
+    if (d0 < 0) out(frame);
+    if (twice && d1 < 0) out(frame);
+  }
+
+  /** One send's delay in ns, or -1 for "now" (no delay configured and none drawn). */
+  private delayFor(p: FaultParams): number {
+    let d = p.delay ?? 0;
+    if (p.reorder && this.rng.next() < p.reorder) d = 0;
+    else if (p.jitter) d += this.rng.next() * p.jitter;
+    return d <= 0 && !p.delay ? -1 : d;
+  }
+
+  private hold(d: number, frame: Uint8Array, out: (frame: Uint8Array) => void): void {
+    this.delayed.push({ key: this.host.monotonic() + d, seq: 0, dead: false, run: () => out(frame) });
   }
 
   private readonly send = (frame: Uint8Array): void => this.inner.transmit(frame);
