@@ -9,6 +9,7 @@ import { bootWith, type Tkl } from '../../src/api/boot.js';
 import { SimHost } from '../../src/host/sim/sim_host.js';
 import { MemoryLink, type LinkParams } from '../../src/drivers/net/memory_link.js';
 import { FaultDevice, type FaultParams } from '../../src/drivers/net/fault.js';
+import { RingBridge, RingNetDevice } from '../../src/drivers/net/ring_link.js';
 import type { DeviceStats, NetDevice } from '../../src/net/netdevice.js';
 import { AF_INET } from '../../src/net/socket/sockaddr.js';
 import { SOCK_STREAM, SHUT_WR } from '../../src/abi/linux/socket.js';
@@ -186,4 +187,23 @@ test('copiesOnTransmit: frames waiting for ARP are copies (two SYNs queued befor
   const syns = s.dev.seen.filter(({ bytes: f }) => f[12] === 0x08 && f[23] === 6 && (f[47]! & 0x02) !== 0);
   const ports = new Set(syns.map(({ bytes: f }) => (f[34]! << 8) | f[35]!));
   assert.equal(ports.size, 2, 'two SYNs from two ports');
+});
+
+test('copiesOnTransmit: the WASI ring bridge reads frames for a copying device into one buffer, each intact', () => {
+  const sim = new SimHost({ seed: 1 });
+  const link = new MemoryLink(sim, { mtu: 1500 });
+  const dev = new CopyingDevice(link.a);
+  const bridge = new RingBridge(dev, new Int32Array(new SharedArrayBuffer(4)));
+  const worker = new RingNetDevice(bridge.init);
+  assert.equal(worker.copiesOnTransmit, true, 'the ring copies the frame in');
+  // Small, 64 KiB, small again, and one larger than the bridge's buffer (a fresh array).
+  const frames = [60, 1514, 65549, 100, 70000].map((n, i) => pattern(n, i + 1));
+  for (const f of frames) worker.transmit(f);
+  bridge.stop(); // sends what the worker queued, synchronously
+  assert.equal(dev.seen.length, frames.length);
+  for (let i = 0; i < frames.length; i++) assert.deepEqual(dev.seen[i]!.bytes, frames[i], `frame ${i} intact`);
+  assert.equal(dev.poisoned, 0);
+  const reused = new Set(dev.seen.slice(0, 4).map((x) => x.buffer));
+  assert.equal(reused.size, 1, 'frames that fit share the one buffer');
+  assert.notEqual(dev.seen[4]!.buffer, dev.seen[0]!.buffer, 'a frame too large for it gets its own');
 });
