@@ -1,6 +1,8 @@
 // NetDevice: the network card as the stack sees it (virtio-net's role) — Ethernet frames out
 // and in, a MAC address, an MTU and link state, nothing else. No clock inside: a device that
 // delays frames does so on the host's timers. Wrappers (pcap capture) are NetDevices too.
+// Frame ownership: a transmitted frame belongs to the device unless it copiesOnTransmit; a
+// delivered frame belongs to the stack, which may keep it but never modifies it.
 
 /** Counters every device keeps (Linux's rtnl_link_stats64, the part that matters here). */
 export class DeviceStats {
@@ -33,11 +35,23 @@ export interface NetDevice {
    * does (a link with per-frame faults offers none); the stack reads it at each send.
    */
   readonly gsoMaxSize?: number;
+  /**
+   * The device is done with a frame when transmit() returns: it copied the bytes out (write(2)
+   * into a TAP, into a stream socket's buffer or a shared ring), so the caller may reuse the
+   * frame's memory for the next one — the stack then builds TCP segments in one buffer per
+   * interface instead of allocating each. Absent or false: the device owns every frame it is
+   * given (an in-memory link hands that very frame to the receiving stack, which may keep it).
+   * Constant for the device's life. A wrapper that advertises it and keeps a frame past
+   * transmit() (a delay) must keep a copy.
+   */
+  readonly copiesOnTransmit?: boolean;
   readonly linkUp: boolean;
   readonly stats: DeviceStats;
   /**
-   * Sends one frame (Ethernet header included, no FCS). The device owns `frame` from now on;
-   * the caller never touches it again. A full or down device drops it and counts txDropped.
+   * Sends one frame (Ethernet header included, no FCS). Without copiesOnTransmit the device
+   * owns `frame` from now on and the caller never touches it again; with it, the caller owns
+   * it again once transmit() returns. Either way the device never modifies it. A full or down
+   * device drops it and counts txDropped.
    */
   transmit(frame: Uint8Array): void;
   /**

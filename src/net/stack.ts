@@ -376,6 +376,28 @@ export class NetStack {
   private slabUsed = 0;
 
   /**
+   * A frame for a datagram that leaves through `iface` (room for `l4Len` bytes at L4_OFF). On a
+   * device that copies on transmit (NetDevice.copiesOnTransmit) it is the interface's one
+   * reused transmit buffer: no allocation and no zeroing per segment, so the caller writes every
+   * byte of it, sends it before asking for another, and keeps no reference (ARP's pending queue
+   * copies; fragments are new frames). Elsewhere it is allocFrame's fresh zeroed frame.
+   */
+  txFrame(iface: NetInterface, l4Len: number): Uint8Array {
+    if (!iface.copiesOnTransmit) return this.allocFrame(l4Len);
+    const n = L4_OFF + l4Len;
+    const v = iface.txView;
+    // Bulk transfers send run after run of equal-sized segments: the same view serves them.
+    if (v !== null && v.length === n) return v;
+    let b = iface.txBuf;
+    if (b === null || b.byteLength < n + 2) {
+      // Sized for the largest frame the device takes now; grows if that changes.
+      b = iface.txBuf = new ArrayBuffer(Math.max(n, ETH_HLEN + Math.max(iface.mtu, iface.gsoMax)) + 2);
+    }
+    // The same 2-byte offset as allocFrame: IP and transport headers on 4-byte boundaries.
+    return (iface.txView = new Uint8Array(b, 2, n));
+  }
+
+  /**
    * Sends the datagram whose transport part (l4Len bytes) is at frame[L4_OFF…] from `src` to
    * `dst` through `r`: fills the IP header, fragments when it exceeds the MTU (unless `df`),
    * resolves the next hop and transmits. Returns null, or EMSGSIZE (too big with DF) /

@@ -1,6 +1,7 @@
 // FaultDevice: a NetDevice wrapper that injects faults in both directions — loss,
 // duplication, delay with jitter, and reordering — like netem, but on tkl's side of any device
 // (TAP, UDP tunnel, passt). Draws from a PRNG seeded by the host, delays on the host's timers.
+// Over a device that copiesOnTransmit it promises the same, so a frame it holds back is a copy.
 
 import type { HostOps } from '../../host/host_ops.js';
 import type { DeviceStats, NetDevice } from '../../net/netdevice.js';
@@ -57,6 +58,10 @@ export class FaultDevice implements NetDevice {
     if (p.loss || p.duplicate || p.delay || p.jitter || p.reorder) return 0;
     return this.inner.gsoMaxSize ?? 0;
   }
+  /** The inner device's: a frame held back (delay, jitter) is copied first (see transmit). */
+  get copiesOnTransmit(): boolean {
+    return this.inner.copiesOnTransmit === true;
+  }
   get linkUp(): boolean {
     return this.inner.linkUp;
   }
@@ -64,32 +69,46 @@ export class FaultDevice implements NetDevice {
     return this.inner.stats;
   }
 
-  private apply(run: () => void): void {
+  /**
+   * Passes `frame` to `out` now, later, twice or never. `copy`: the caller reuses the frame once
+   * this returns, so each send held back gets a copy, taken before anything is sent.
+   */
+  private apply(frame: Uint8Array, out: (frame: Uint8Array) => void, copy: boolean): void {
     const p = this.params;
     if (p.loss && this.rng.next() < p.loss) {
       this.dropped++;
       return;
     }
-    const copies = p.duplicate && this.rng.next() < p.duplicate ? 2 : 1;
-    for (let i = 0; i < copies; i++) {
-      let d = p.delay ?? 0;
-      if (p.reorder && this.rng.next() < p.reorder) d = 0;
-      else if (p.jitter) d += this.rng.next() * p.jitter;
-      if (d <= 0 && !p.delay) {
-        run();
-        continue;
-      }
-      const at = this.host.monotonic() + d;
-      this.delayed.push({ key: at, seq: 0, dead: false, run });
-    }
+    const twice = p.duplicate && this.rng.next() < p.duplicate;
+    const d0 = this.delayFor(p);
+    const d1 = twice ? this.delayFor(p) : -1;
+    if (d0 >= 0) this.hold(d0, copy ? frame.slice() : frame, out);
+    if (d1 >= 0) this.hold(d1, copy ? frame.slice() : frame, out);
+    if (d0 < 0) out(frame);
+    if (twice && d1 < 0) out(frame);
   }
 
+  /** One send's delay in ns, or -1 for "now" (no delay configured and none drawn). */
+  private delayFor(p: FaultParams): number {
+    let d = p.delay ?? 0;
+    if (p.reorder && this.rng.next() < p.reorder) d = 0;
+    else if (p.jitter) d += this.rng.next() * p.jitter;
+    return d <= 0 && !p.delay ? -1 : d;
+  }
+
+  private hold(d: number, frame: Uint8Array, out: (frame: Uint8Array) => void): void {
+    this.delayed.push({ key: this.host.monotonic() + d, seq: 0, dead: false, run: () => out(frame) });
+  }
+
+  private readonly send = (frame: Uint8Array): void => this.inner.transmit(frame);
+
   transmit(frame: Uint8Array): void {
-    this.apply(() => this.inner.transmit(frame));
+    this.apply(frame, this.send, this.inner.copiesOnTransmit === true);
   }
 
   onReceive(deliver: (frame: Uint8Array) => void): void {
-    this.inner.onReceive((frame) => this.apply(() => deliver(frame)));
+    // Delivered frames are the stack's to keep (NetDevice.onReceive): no copy needed.
+    this.inner.onReceive((frame) => this.apply(frame, deliver, false));
   }
 
   close(): void {

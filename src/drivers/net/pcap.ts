@@ -65,6 +65,10 @@ export class PcapTap implements NetDevice {
   get checksumOffload(): boolean {
     return this.inner.checksumOffload;
   }
+  /** The capture copies each frame as it is recorded, so the inner device's promise holds. */
+  get copiesOnTransmit(): boolean {
+    return this.inner.copiesOnTransmit === true;
+  }
   get linkUp(): boolean {
     return this.inner.linkUp;
   }

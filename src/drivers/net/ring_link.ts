@@ -24,6 +24,8 @@ export interface RingLinkInit {
 
 /** Ring capacity: room for about seven hundred full-size frames, or sixteen 64 KiB offloaded ones, each way. */
 const RING_BYTES = 1 << 20;
+/** The largest frame: a 64 KiB IP datagram and an Ethernet header (larger ones are read into fresh arrays). */
+const FRAME_MAX = 65535 + 14;
 
 export class RingNetDevice implements NetDevice {
   readonly name: string;
@@ -32,6 +34,8 @@ export class RingNetDevice implements NetDevice {
   /** As the real device: the kernel must not verify checksums a TAP with offload left partial. */
   readonly checksumOffload: boolean;
   readonly gsoMaxSize: number;
+  /** transmit() copies the frame into the shared ring. */
+  readonly copiesOnTransmit = true;
   readonly linkUp = true;
   readonly stats = new DeviceStats();
   private readonly tx: ByteRing;
@@ -76,6 +80,11 @@ export class RingNetDevice implements NetDevice {
 export class RingBridge {
   readonly init: RingLinkInit;
   private readonly tx = ByteRing.create(RING_BYTES);
+  /**
+   * Where frames from the worker are read when the device copies on transmit (the TAP, passt):
+   * one buffer reused for every frame rather than one allocated each; else undefined.
+   */
+  private readonly txFrame: Uint8Array | undefined;
   private readonly rx = ByteRing.create(RING_BYTES);
   private stopped = false;
   /** Frames dropped because the worker's ring was full. */
@@ -89,6 +98,8 @@ export class RingBridge {
       name: device.name, mac: device.mac, mtu: device.mtu, checksumOffload: device.checksumOffload,
       gsoMaxSize: device.gsoMaxSize ?? 0, tx: this.tx.sab, rx: this.rx.sab,
     };
+    // 2 bytes in, as NetStack.allocFrame: the IP header on a 4-byte boundary.
+    this.txFrame = device.copiesOnTransmit === true ? new Uint8Array(new ArrayBuffer(FRAME_MAX + 2), 2, FRAME_MAX) : undefined;
     device.onReceive((frame) => {
       if (this.stopped) return;
       if (this.rx.writeRecord(frame)) Doorbell.ring(this.doorbell);
@@ -101,7 +112,7 @@ export class RingBridge {
     while (!this.stopped) {
       await this.tx.waitForData(200);
       for (;;) {
-        const f = this.tx.readRecord();
+        const f = this.tx.readRecord(this.txFrame);
         if (f === null) break;
         this.device.transmit(f);
       }
@@ -112,7 +123,7 @@ export class RingBridge {
   stop(): void {
     this.stopped = true;
     for (;;) {
-      const f = this.tx.readRecord();
+      const f = this.tx.readRecord(this.txFrame);
       if (f === null) break;
       this.device.transmit(f);
     }

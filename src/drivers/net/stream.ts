@@ -22,6 +22,8 @@ export class StreamDevice implements NetDevice {
   readonly mac: number;
   readonly mtu: number;
   readonly checksumOffload = false;
+  /** transmit() copies the frame behind its length prefix before writing. */
+  readonly copiesOnTransmit = true;
   linkUp = true;
   readonly stats = new DeviceStats();
   private deliver: ((frame: Uint8Array) => void) | null = null;

@@ -78,6 +78,8 @@ export class TapDevice implements NetDevice {
   /** True when frames carry the virtio-net header: checksums and TSO are Linux's. */
   readonly checksumOffload: boolean;
   readonly gsoMaxSize: number;
+  /** write(2)/writev(2) to the TAP copy the frame into the kernel before returning. */
+  readonly copiesOnTransmit = true;
   readonly linkUp = true;
   readonly stats = new DeviceStats();
   readonly offloadStats = new TapOffloadStats();

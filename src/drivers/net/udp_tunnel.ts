@@ -29,6 +29,8 @@ export class UdpTunnelDevice implements NetDevice {
   readonly mac: number;
   readonly mtu: number;
   readonly checksumOffload = false;
+  // No copiesOnTransmit: dgram's send() reads the frame later (after an address lookup, or
+  // from libuv's queue when the socket would block), so the frame must stay ours to give.
   readonly linkUp = true;
   readonly stats = new DeviceStats();
   private deliver: ((frame: Uint8Array) => void) | null = null;

@@ -88,8 +88,12 @@ export class ByteRing {
     return true;
   }
 
-  /** Consumer: the next record, or null when none is complete. */
-  readRecord(): Uint8Array | null {
+  /**
+   * Consumer: the next record, or null when none is complete. With `into`, a record that fits
+   * is copied there and returned as a view of it (valid until `into` is reused); otherwise, and
+   * without it, the record is a fresh array.
+   */
+  readRecord(into?: Uint8Array): Uint8Array | null {
     const head = Atomics.load(this.ctl, HEAD);
     const avail = (Atomics.load(this.ctl, TAIL) - head) | 0;
     if (avail < 4) return null;
@@ -97,7 +101,7 @@ export class ByteRing {
     this.copyOut(head, len);
     const n = new DataView(len.buffer).getUint32(0, true);
     if (n > this.capacity - 4 || avail < 4 + n) return null;
-    const rec = new Uint8Array(n);
+    const rec = into !== undefined && n <= into.length ? into.subarray(0, n) : new Uint8Array(n);
     this.copyOut((head + 4) | 0, rec);
     Atomics.store(this.ctl, HEAD, (head + 4 + n) | 0);
     Atomics.notify(this.ctl, HEAD);

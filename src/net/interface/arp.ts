@@ -61,7 +61,8 @@ export class ArpCache {
 
   /**
    * Sends `frame` (IP datagram after a 14-byte gap for the Ethernet header) to `ip`, resolving
-   * it first when needed; the frame waits in a bounded queue meanwhile.
+   * it first when needed; the frame (a copy, on a device that copiesOnTransmit) waits in a
+   * bounded queue meanwhile.
    */
   output(ip: number, frame: Uint8Array, now: Instant): void {
     const mac = this.lookup(ip, now);
@@ -81,7 +82,8 @@ export class ArpCache {
       n.pending.shift();
       this.failed++;
     }
-    n.pending.push(frame);
+    // The frame may be the interface's reused transmit buffer (NetStack.txFrame): keep a copy.
+    n.pending.push(this.iface.copiesOnTransmit ? frame.slice() : frame);
   }
 
   private arm(n: Neighbour, now: Instant): void {

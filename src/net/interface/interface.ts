@@ -31,6 +31,15 @@ export class NetInterface {
   readonly loopback: boolean;
   /** Checksums neither computed on output nor verified on input (device offload). */
   readonly offload: boolean;
+  /**
+   * The device is done with a frame when transmit() returns (NetDevice.copiesOnTransmit): the
+   * stack builds TCP segments in `txBuf` (NetStack.txFrame), and whoever holds a frame for this
+   * interface past the send that built it (ARP's pending queue) keeps a copy.
+   */
+  readonly copiesOnTransmit: boolean;
+  /** The reused transmit buffer and its last view (NetStack.txFrame); null until first used. */
+  txBuf: ArrayBuffer | null = null;
+  txView: Uint8Array | null = null;
 
   constructor(
     readonly stack: NetStack,
@@ -42,6 +51,7 @@ export class NetInterface {
     this.mtu = device.mtu;
     this.loopback = loopback;
     this.offload = device.checksumOffload;
+    this.copiesOnTransmit = device.copiesOnTransmit === true;
     this.arp = new ArpCache(this);
   }
 

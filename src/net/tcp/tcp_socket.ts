@@ -1489,7 +1489,8 @@ export class TcpSocket extends Socket {
     }
     if (flags & TCP_SYN) this.rcvAdvRight = seqAdd(this.rcvNxt, t.window);
     const hlen = t.headerLen();
-    const f = stack.allocFrame(hlen + dataLen);
+    // Every byte is written below (emitTcp fills the whole header, options included).
+    const f = stack.txFrame(r.iface, hlen + dataLen);
     if (dataLen > 0) this.sndBuf.copyOut(seqDiff(seq, this.sndUna), f, L4_OFF + hlen, dataLen);
     emitTcp(f, L4_OFF, t, dataLen, this.localAddr, this.remoteAddr, !r.iface.offload);
     stack.stats.TcpOutSegs++;
