@@ -1106,7 +1106,7 @@ export class Ext4Fs implements SuperBlock {
     if (this.device.readOnly || this.device instanceof OverlayDevice) throw E.EROFS;
     if (this.roCompat & ~RO_COMPAT_SUPPORTED) throw E.EROFS;
     if (this.incompat & INCOMPAT_RECOVER) throw errno(EROFS, 'ext4: the journal needs recovery (mounted with noload)');
-    this.journal?.checkWritable();
+    this.journal?.startWriting();
     this.readOnly = false;
     this.setupWrite();
     if (data.length < 0) throw E.EINVAL;
