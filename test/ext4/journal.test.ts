@@ -140,6 +140,9 @@ describe('ext4 journal: tkl commits', { skip: missing ?? false }, () => {
     const dump = run('dumpe2fs', ['-h', img]);
     assert.doesNotMatch(dump, /needs_recovery/);
     assert.match(dump, /Mount count:\s+1\n/);
+    // As after a Linux mount: 64-bit tags on a 64bit filesystem, checksums v3 under metadata_csum.
+    assert.match(dump, /Journal features:\s+journal_64bit journal_checksum_v3\n/);
+    assert.match(dump, /Journal checksum type:\s+crc32c\n/);
   });
 });
 
