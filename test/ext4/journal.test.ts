@@ -143,6 +143,10 @@ describe('ext4 journal: tkl commits', { skip: missing ?? false }, () => {
     // As after a Linux mount: 64-bit tags on a 64bit filesystem, checksums v3 under metadata_csum.
     assert.match(dump, /Journal features:\s+journal_64bit journal_checksum_v3\n/);
     assert.match(dump, /Journal checksum type:\s+crc32c\n/);
+    // As Linux records them: where it was mounted, and when (never after e2fsck's clock).
+    assert.match(dump, /Last mounted on:\s+\/mnt\/img\n/);
+    const mounted = Date.parse(/Last mount time:\s+(.*)\n/.exec(dump)![1]! + ' UTC');
+    assert.ok(Math.abs(Date.now() - mounted) < 120_000 && mounted <= Date.now(), dump);
   });
 });
 

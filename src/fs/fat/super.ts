@@ -14,7 +14,7 @@ import type { BlockDevice } from '../../block/block_device.js';
 import { E, errno } from '../../kernel/errno.js';
 import { EINVAL, EUCLEAN } from '../../abi/linux/errno.js';
 import type { HostOps } from '../../host/host_ops.js';
-import { parseMountData, type FileSystemType, type MountContext, type StatFs, type SuperBlock } from '../../vfs/superblock.js';
+import { parseMountData, parseSize, type FileSystemType, type MountContext, type StatFs, type SuperBlock } from '../../vfs/superblock.js';
 import type { Clock } from '../../vfs/time.js';
 import { parseBootSector, type Geometry } from './boot_sector.js';
 import { FatTable } from './fat_table.js';
@@ -50,7 +50,7 @@ const OCTAL = /^[0-7]+$/;
 const ACCEPTED = new Set([
   'utf8', 'iocharset', 'codepage', 'shortname', 'tz', 'time_offset', 'check', 'errors', 'flush', 'usefree',
   'nocase', 'nonumtail', 'numtail', 'uni_xlate', 'posix', 'rodir', 'dots', 'nodots', 'dotsOK', 'discard',
-  'nfs', 'allow_utime', 'debug', 'sys_immutable', 'dos1xfloppy', 'fat',
+  'nfs', 'allow_utime', 'debug', 'sys_immutable', 'dos1xfloppy', 'fat', 'cache',
 ]);
 
 /** Parses vfat mount options. Errors: EINVAL naming an unknown option or a bad value. */
@@ -127,6 +127,9 @@ export class FatSuper implements SuperBlock {
   private killed = false;
   private readonly host: HostOps;
 
+  /** The cache= option as given, for /proc/mounts. */
+  private readonly cacheOpt: string;
+
   constructor(type: FileSystemType, ctx: MountContext, readonly device: BlockDevice, readonly geo: Geometry) {
     this.fsType = type;
     this.dev = ctx.dev;
@@ -137,7 +140,10 @@ export class FatSuper implements SuperBlock {
     if (!this.readOnly && device.readOnly) throw E.EROFS;
     this.opts = parseFatOptions(ctx.data);
     this.blockSize = geo.clusterSize;
-    this.cache = new BufferCache(device, geo.bytesPerSector);
+    // cache=SIZE (tkl's own option): the clean sectors kept.
+    const cache = parseMountData(ctx.data).get('cache');
+    this.cacheOpt = cache === undefined ? '' : `,cache=${cache}`;
+    this.cache = new BufferCache(device, geo.bytesPerSector, { capacity: parseSize(cache, 32 * 1024 * 1024) });
     this.scratch = new Uint8Array(Math.max(SCRATCH_BYTES, geo.clusterSize));
     this.ra = new Uint8Array(READAHEAD_BYTES);
     this.fat = FatTable.load(geo, this.cache);
@@ -261,7 +267,7 @@ export class FatSuper implements SuperBlock {
   options(): string {
     const o = this.opts;
     const fmt = (n: number): string => n.toString(8).padStart(4, '0');
-    return `${this.readOnly ? 'ro' : 'rw'},uid=${o.uid},gid=${o.gid},fmask=${fmt(o.fmask)},dmask=${fmt(o.dmask)},codepage=437,iocharset=utf8,shortname=mixed,utf8,errors=remount-ro`;
+    return `${this.readOnly ? 'ro' : 'rw'},uid=${o.uid},gid=${o.gid},fmask=${fmt(o.fmask)},dmask=${fmt(o.dmask)},codepage=437,iocharset=utf8,shortname=mixed,utf8,errors=remount-ro${this.cacheOpt}`;
   }
 
   statfs(): StatFs {
