@@ -92,11 +92,6 @@ export class StreamWindows {
     this.byOwner.set(owner, { p: end, len: free });
   }
 
-  /** Forgets `owner`'s window (its file was truncated or its blocks went elsewhere). */
-  drop(owner: WindowOwner): void {
-    this.byOwner.delete(owner);
-  }
-
   /** Forgets every window (the filesystem is short of space: windows must not cause ENOSPC). */
   clear(): void {
     this.byOwner.clear();
