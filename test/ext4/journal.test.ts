@@ -2,7 +2,8 @@
 // forces a JBD2 commit; the image copied at that instant holds the new metadata only in the
 // journal (home locations are written back much later). tkl must replay it — onto the image
 // when writable, into memory when read-only — and show what Linux shows after its unmount.
-// tkl's own commits must leave a clean, empty journal that e2fsck accepts.
+// tkl's own commits must leave a clean, empty journal that e2fsck accepts, and a tkl transaction
+// caught before its checkpoint (64-bit tags, checksums v3) is replayed by e2fsck, Linux and tkl.
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
