@@ -2,7 +2,8 @@
 // forces a JBD2 commit; the image copied at that instant holds the new metadata only in the
 // journal (home locations are written back much later). tkl must replay it — onto the image
 // when writable, into memory when read-only — and show what Linux shows after its unmount.
-// tkl's own commits must leave a clean, empty journal that e2fsck accepts.
+// tkl's own commits must leave a clean, empty journal that e2fsck accepts, and a tkl transaction
+// caught before its checkpoint (64-bit tags, checksums v3) is replayed by e2fsck, Linux and tkl.
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +12,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { diffSnapshots, e2fsck, hostSnapshot, missingTools, mke2fs, mountTkl, run, sha, tempDir, tklSnapshot, withLoopMount } from './helpers.js';
 import { randomBytes, prng } from './tree.js';
-import { fileDisk, mkfsExt4 } from '../../src/index.js';
+import { boot, fileDisk, mkfsExt4, type BlockDevice } from '../../src/index.js';
 import { crc32c, crc32cBE32 } from '../../src/fs/ext4/crc.js';
 
 const missing = missingTools();
@@ -140,6 +141,9 @@ describe('ext4 journal: tkl commits', { skip: missing ?? false }, () => {
     const dump = run('dumpe2fs', ['-h', img]);
     assert.doesNotMatch(dump, /needs_recovery/);
     assert.match(dump, /Mount count:\s+1\n/);
+    // As after a Linux mount: 64-bit tags on a 64bit filesystem, checksums v3 under metadata_csum.
+    assert.match(dump, /Journal features:\s+journal_64bit journal_checksum_v3\n/);
+    assert.match(dump, /Journal checksum type:\s+crc32c\n/);
     // As Linux records them: where it was mounted, and when (never after e2fsck's clock).
     assert.match(dump, /Last mounted on:\s+\/mnt\/img\n/);
     const mounted = Date.parse(/Last mount time:\s+(.*)\n/.exec(dump)![1]! + ' UTC');
@@ -202,10 +206,11 @@ describe('ext4 journal: crafted transactions (revoke records, an uncommitted tai
       const jsb = jb(0);
       const uuid = jsb.slice(0x30, 0x40);
       const seed = crc32c(0xffffffff, uuid);
+      // tkl's mount gave the journal 64bit and csum v3 (as Linux does); set the case's own.
       if (csum) {
         be(jsb, 0x28, (kind === 'v3' ? 0x10 : 0x8) | 0x2 | 0x1); // CSUM_V3 or CSUM_V2 | 64BIT | REVOKE
         jsb[0x50] = 4; // crc32c
-      }
+      } else be(jsb, 0x28, 0x1); // REVOKE only: 32-bit tags, no checksums
       const S = 7;
       const header = (blk: Uint8Array, type: number, seq: number): void => {
         blk.fill(0);
@@ -289,6 +294,123 @@ describe('ext4 journal: crafted transactions (revoke records, an uncommitted tai
       t.sys.umount2('/mnt/img', 0);
       const f = e2fsck(img);
       assert.deepEqual(f.problems, [], f.output);
+    });
+  }
+});
+
+/**
+ * A file disk that copies its image at the first flush after which the journal superblock
+ * says the log holds a transaction: the state a crash between a tkl commit record and its
+ * checkpoint leaves (the metadata is durable only in the journal).
+ */
+class CrashCopier implements BlockDevice {
+  readonly sectorSize: number;
+  readonly readOnly = false;
+  armed = false;
+  taken = false;
+  private readonly base: BlockDevice & { close?(): void };
+
+  constructor(private readonly img: string, private readonly copy: string, private readonly jsbOffset: number) {
+    this.base = fileDisk(img);
+    this.sectorSize = this.base.sectorSize;
+  }
+
+  get size(): number {
+    return this.base.size;
+  }
+
+  read(offset: number, into: Uint8Array): void {
+    this.base.read(offset, into);
+  }
+
+  write(offset: number, from: Uint8Array): void {
+    this.base.write(offset, from);
+  }
+
+  flush(): void {
+    this.base.flush();
+    if (!this.armed || this.taken) return;
+    const start = new Uint8Array(4);
+    this.base.read(this.jsbOffset + 0x1c, start);
+    if (new DataView(start.buffer).getUint32(0, false) === 0) return;
+    fs.copyFileSync(this.img, this.copy);
+    this.taken = true;
+  }
+
+  close(): void {
+    this.base.close?.();
+  }
+}
+
+describe('ext4 journal: a tkl transaction left unreplayed (64-bit tags, checksums v3)', { skip: missing ?? false }, () => {
+  let tmp: ReturnType<typeof tempDir>;
+  before(() => {
+    tmp = tempDir();
+  });
+  after(() => tmp?.cleanup());
+
+  for (const bs of [4096, 1024]) {
+    it(`${bs}-byte blocks: e2fsck -fy, a Linux mount and tkl all replay it to the state tkl committed`, () => {
+      const img = join(tmp.dir, `tkl-${bs}`);
+      const crash = join(tmp.dir, `tkl-crash-${bs}`);
+      mke2fs(img, 64 << 20, ['-t', 'ext4', '-b', String(bs)]);
+      assert.match(run('dumpe2fs', ['-h', img]), /Journal features:\s+\(none\)/, 'mke2fs leaves the journal without features');
+      const jsbBlock = Number(run('debugfs', ['-R', 'bmap <8> 0', img]).trim());
+      const dev = new CrashCopier(img, crash, jsbBlock * bs);
+      const k = boot();
+      k.sys.mkdir('/mnt/img', 0o755);
+      k.sys.mount(k.addDisk(dev), '/mnt/img', 'ext4', 0, '');
+      // Checkpointed work first, then the transaction the crash interrupts.
+      const rand = prng(11);
+      k.fs.mkdir('/mnt/img/old');
+      for (let i = 0; i < 20; i++) k.fs.writeFile(`/mnt/img/old/f${i}`, randomBytes(rand, 3000 + i));
+      k.sys.sync();
+      dev.armed = true;
+      k.fs.mkdir('/mnt/img/new');
+      k.fs.mkdir('/mnt/img/new/deep');
+      // Enough inodes, directory and bitmap blocks for several descriptor blocks.
+      for (let i = 0; i < 300; i++) k.fs.writeFile(`/mnt/img/new/${i % 2 ? 'deep/' : ''}n${i}`, randomBytes(rand, (i * 1237) % 9000));
+      k.fs.writeFile('/mnt/img/new/big', randomBytes(rand, 3 << 20));
+      k.fs.rename('/mnt/img/old/f3', '/mnt/img/new/moved');
+      k.fs.rm('/mnt/img/old/f4');
+      k.fs.symlink('t'.repeat(200), '/mnt/img/new/slow-link');
+      k.sys.sync();
+      assert.ok(dev.taken, 'the copy was taken while the journal held the transaction');
+      const expected = tklSnapshot(k, '/mnt/img', { ctime: true });
+      k.sys.umount2('/mnt/img', 0);
+      dev.close();
+
+      const dump = run('dumpe2fs', ['-h', crash]);
+      assert.match(dump, /needs_recovery/);
+      assert.match(dump, /Journal features:\s+journal_64bit journal_checksum_v3\n/);
+      assert.doesNotMatch(dump, /Journal start:\s+0\n/, 'the journal holds a transaction');
+      // Without replay the image lacks the transaction (debugfs does not replay).
+      assert.match(run('debugfs', ['-R', 'ls /', crash]), /old/);
+      assert.doesNotMatch(run('debugfs', ['-R', 'ls /', crash]), /\bnew\b/);
+
+      // e2fsck's replay.
+      const viaE2fsck = join(tmp.dir, `tkl-e2fsck-${bs}`);
+      fs.copyFileSync(crash, viaE2fsck);
+      const fy = spawnSync('e2fsck', ['-fy', viaE2fsck], { encoding: 'utf8' });
+      assert.ok(fy.status === 0 || fy.status === 1, fy.stdout + fy.stderr);
+      assert.doesNotMatch(fy.stdout, /corrupt|aborted|checksum/i, fy.stdout);
+      const f1 = e2fsck(viaE2fsck);
+      assert.deepEqual(f1.problems, [], f1.output);
+      withLoopMount(viaE2fsck, 'ro', (m) => assert.deepEqual(diffSnapshots(hostSnapshot(m, { ctime: true }), expected, 'e2fsck', 'tkl'), []));
+
+      // Linux's replay (a loop mount replays the journal itself).
+      const viaLinux = join(tmp.dir, `tkl-linux-${bs}`);
+      fs.copyFileSync(crash, viaLinux);
+      withLoopMount(viaLinux, 'rw,noatime', (m) => assert.deepEqual(diffSnapshots(hostSnapshot(m, { ctime: true }), expected, 'linux', 'tkl'), []));
+      const f2 = e2fsck(viaLinux);
+      assert.deepEqual(f2.problems, [], f2.output);
+
+      // tkl's own replay of its own journal.
+      const t = mountTkl(crash);
+      assert.deepEqual(diffSnapshots(tklSnapshot(t, '/mnt/img', { ctime: true }), expected, 'tkl replay', 'tkl'), []);
+      t.sys.umount2('/mnt/img', 0);
+      const f3 = e2fsck(crash);
+      assert.deepEqual(f3.problems, [], f3.output);
     });
   }
 });

@@ -15,6 +15,11 @@ function features(img: string): string[] {
   return (m?.[1] ?? '').trim().split(/\s+/).sort();
 }
 
+/** dumpe2fs's description of the journal (features, sizes, sequence, users). */
+function journalLines(img: string): string[] {
+  return run('dumpe2fs', ['-h', img]).split('\n').filter((l) => /^(Journal|Total journal|Max transaction|Fast commit)/.test(l));
+}
+
 describe('ext4 mkfs', { skip: missing ?? false }, () => {
   let tmp: ReturnType<typeof tempDir>;
   before(() => {
@@ -48,6 +53,8 @@ describe('ext4 mkfs', { skip: missing ?? false }, () => {
       fs.truncateSync(ref, size);
       run('mke2fs', ['-q', '-F', ...mke2fsArgs, ref]);
       assert.deepEqual(features(img), features(ref));
+      // The journal as mke2fs leaves it: no features yet (a mount sets them), no user list.
+      assert.deepEqual(journalLines(img), journalLines(ref));
       const dump = run('dumpe2fs', ['-h', img]);
       assert.match(dump, /Filesystem volume name:\s+tkl-made\n/);
       assert.match(dump, /Filesystem UUID:\s+0b1c2d3e-4f50-4162-8374-85a6b7c8d9e0\n/);

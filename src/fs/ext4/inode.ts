@@ -15,6 +15,7 @@ import { loadBlockMap, loadExtentTree, writeBlockMap, writeExtentTree, blockMapL
 import { crc32c } from './crc.js';
 import { dxCsumOk, dxLeaves, ftToDtype, hasLeafTail, isDxNode, leafCsumOk, modeToFt, walkBlock, type DxContext } from './dir.js';
 import { FileMap } from './extent_map.js';
+import { STREAM_MIN_BLOCKS } from './mballoc.js';
 import {
   DIRENT, DIRENT_TAIL_FT, DIRENT_TAIL_SIZE, DX_NODE_ENTRIES, EH, EXT2_GOOD_OLD_INODE_SIZE, EXT4_APPEND_FL, EXT4_EXTENTS_FL,
   EXT4_EXT_MAGIC, EXT4_HUGE_FILE_FL, EXT4_IMMUTABLE_FL, EXT4_INDEX_FL, EXT4_INLINE_DATA_FL, EXT4_NAME_LEN,
@@ -403,12 +404,15 @@ export class Ext4Inode extends Inode {
         const holeEnd = next === undefined ? last + 1 : Math.min(last + 1, next.l);
         let goal = map.goalFor(l);
         if (goal < 0) goal = fs.goalForInode(this.ino);
-        const r = fs.allocBlocks(goal, holeEnd - l);
+        // Appending: this file's own stream window is open to it (mballoc.ts).
+        const append = next === undefined;
+        const r = fs.allocBlocks(goal, holeEnd - l, append ? this : null);
         map.insert(l, r.len, r.p, false);
         this.blocks += r.len * this.perBlock512();
         allocated.push(l, l + r.len);
         fresh(l, l + r.len);
         l += r.len;
+        if (append && l >= STREAM_MIN_BLOCKS) fs.streams.extended(this, r.p, r.len, fs);
       }
     } catch (e) {
       if (e !== E.ENOSPC || l === first) throw e;

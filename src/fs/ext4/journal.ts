@@ -5,14 +5,14 @@
 
 import type { BlockDevice } from '../../block/block_device.js';
 import type { BufferHead } from '../../block/buffer_cache.js';
-import { EINVAL, EROFS } from '../../abi/linux/errno.js';
+import { EINVAL, EIO, EROFS } from '../../abi/linux/errno.js';
 import { errno } from '../../kernel/errno.js';
 import { loadBlockMap, loadExtentTree, type MapSource } from './bmap.js';
 import { crc32c, crc32cBE32 } from './crc.js';
 import type { FileMap } from './extent_map.js';
 import {
   COMPAT_HAS_JOURNAL, DESC_SIZE_64BIT, EXT4_EXTENTS_FL, GD, GOOD_OLD_DESC_SIZE, INCOMPAT_64BIT, INCOMPAT_RECOVER, INO,
-  JBD2_COMMIT_BLOCK, JBD2_DESCRIPTOR_BLOCK, JBD2_FEATURE_COMPAT_CHECKSUM, JBD2_FEATURE_INCOMPAT_64BIT,
+  JBD2_COMMIT_BLOCK, JBD2_DESCRIPTOR_BLOCK, JBD2_FEATURE_COMPAT_CHECKSUM, JBD2_FEATURE_INCOMPAT_64BIT, JBD2_FEATURE_INCOMPAT_ASYNC_COMMIT,
   JBD2_FEATURE_INCOMPAT_CSUM_V2, JBD2_FEATURE_INCOMPAT_CSUM_V3, JBD2_FEATURE_INCOMPAT_FAST_COMMIT, JBD2_FLAG_ESCAPE,
   JBD2_FLAG_LAST_TAG, JBD2_FLAG_SAME_UUID, JBD2_HEADER_SIZE, JBD2_KNOWN_INCOMPAT, JBD2_MAGIC, JBD2_REVOKE_BLOCK,
   JBD2_SUPERBLOCK_SIZE, JBD2_SUPERBLOCK_V1, JBD2_CRC32C_CHKSUM, JBD2_SUPERBLOCK_V2, JBD2_TAIL_SIZE, JC, JH, JR, JSB, RO_COMPAT_METADATA_CSUM,
@@ -83,19 +83,14 @@ export class OverlayDevice implements BlockDevice {
 }
 
 /** The journal's geometry and superblock, whoever reads it. */
-interface JournalInfo {
+interface JournalInfo extends TagFormat {
   bs: number;
   /** Journal-logical → physical block map. */
   map: FileMap;
   jsb: Uint8Array;
   maxlen: number;
   first: number;
-  incompat: number;
   seed: number;
-  csum: boolean;
-  csumV3: boolean;
-  is64: boolean;
-  tagBytes: number;
 }
 
 function physOf(map: FileMap, l: number): number {
@@ -128,9 +123,27 @@ function openInfo(map: FileMap, bs: number, read: (p: number, into: Uint8Array) 
     if (crc32c(0xffffffff, copy) !== want) throw corrupt('journal superblock checksum mismatch');
   }
   return {
-    bs, map, jsb, maxlen, first, incompat,
+    bs, map, jsb, maxlen, first,
     seed: crc32c(0xffffffff, jsb, JSB.UUID, JSB.UUID + 16),
-    csum,
+    ...tagFormat(incompat),
+  };
+}
+
+/** How block tags are laid out in a descriptor block, from the journal's incompat features. */
+export interface TagFormat {
+  incompat: number;
+  /** Checksums v2 or v3: descriptor/revoke tails, tag and commit checksums. */
+  csum: boolean;
+  csumV3: boolean;
+  /** Tags carry the high 32 bits of the block number (and revoke records are 8 bytes). */
+  is64: boolean;
+  tagBytes: number;
+}
+
+export function tagFormat(incompat: number): TagFormat {
+  return {
+    incompat,
+    csum: (incompat & (JBD2_FEATURE_INCOMPAT_CSUM_V2 | JBD2_FEATURE_INCOMPAT_CSUM_V3)) !== 0,
     csumV3: (incompat & JBD2_FEATURE_INCOMPAT_CSUM_V3) !== 0,
     is64: (incompat & JBD2_FEATURE_INCOMPAT_64BIT) !== 0,
     tagBytes: journalTagBytes(incompat),
@@ -145,15 +158,16 @@ function csumWithHole(seed: number, b: Uint8Array, at: number): number {
 }
 const ZERO4 = new Uint8Array(4);
 
-interface Tag {
+export interface Tag {
   block: number;
   flags: number;
   csum: number;
 }
 
-function parseTags(d: Uint8Array, j: JournalInfo): Tag[] {
+/** The block tags of descriptor block `d` (of d.length bytes), up to the one marked last. */
+export function parseTags(d: Uint8Array, j: TagFormat): Tag[] {
   const tags: Tag[] = [];
-  const end = j.bs - (j.csum ? JBD2_TAIL_SIZE : 0);
+  const end = d.length - (j.csum ? JBD2_TAIL_SIZE : 0);
   let o = JBD2_HEADER_SIZE;
   while (o + j.tagBytes <= end) {
     let block: number;
@@ -176,6 +190,32 @@ function parseTags(d: Uint8Array, j: JournalInfo): Tag[] {
     if (flags & JBD2_FLAG_LAST_TAG) break;
   }
   return tags;
+}
+
+/**
+ * Writes the tag for `block` at `o` in descriptor block `desc`; returns the bytes it used.
+ * Errors: EIO when `block` does not fit the format's tags (a journal without 64bit): the
+ * high bits would be lost and a replay would write the copy over an unrelated block.
+ */
+export function writeTag(desc: Uint8Array, o: number, j: TagFormat, block: number, flags: number, csum: number): number {
+  if (!j.is64 && block > 0xffffffff) {
+    throw errno(EIO, `ext4: journal: block ${block} does not fit the journal's 32-bit block tags (the journal lacks the 64bit feature)`);
+  }
+  const hi = Math.floor(block / 0x100000000);
+  setBe32(desc, o, block >>> 0);
+  if (j.csumV3) {
+    setBe32(desc, o + 4, flags);
+    setBe32(desc, o + 8, hi);
+    setBe32(desc, o + 12, csum);
+  } else {
+    // journal_block_tag_t: a 16-bit checksum (v2 only) and 16-bit flags, then the high word.
+    desc[o + 4] = j.csum ? (csum >>> 8) & 0xff : 0;
+    desc[o + 5] = j.csum ? csum & 0xff : 0;
+    desc[o + 6] = (flags >>> 8) & 0xff;
+    desc[o + 7] = flags & 0xff;
+    if (j.is64) setBe32(desc, o + 8, hi);
+  }
+  return j.tagBytes;
 }
 
 /**
@@ -357,13 +397,18 @@ function writeJsb(device: BlockDevice, j: JournalInfo, jsb: Uint8Array): void {
   } else device.write(p * j.bs, jsb);
 }
 
+/** Tags that fit one descriptor block after its header, the first tag's UUID and the tail. */
+function tagsPerDescriptor(j: JournalInfo): number {
+  return Math.floor((j.bs - JBD2_HEADER_SIZE - (j.csum ? JBD2_TAIL_SIZE : 0) - 16) / j.tagBytes);
+}
+
 /** The mounted filesystem's journal: logs each commit as one transaction. */
 export class Journal {
   private sequence: number;
   /** Blocks one transaction may use (data blocks plus descriptors and the commit record). */
   readonly capacity: number;
   readonly totalBlocks: number;
-  private readonly tagsPerDesc: number;
+  private tagsPerDesc: number;
   /** Blocks logged through the journal since mount (for statistics and tests). */
   logged = 0;
 
@@ -375,7 +420,7 @@ export class Journal {
     const fc = j.incompat & JBD2_FEATURE_INCOMPAT_FAST_COMMIT ? be32(j.jsb, JSB.NUM_FC_BLKS) || 256 : 0;
     this.capacity = j.maxlen - fc - j.first;
     this.totalBlocks = j.map.mappedBlocks;
-    this.tagsPerDesc = Math.floor((j.bs - JBD2_HEADER_SIZE - (j.csum ? JBD2_TAIL_SIZE : 0) - 16) / j.tagBytes);
+    this.tagsPerDesc = tagsPerDescriptor(j);
   }
 
   /** Opens the journal of a mounted filesystem. Errors: EUCLEAN, EROFS (a journal this code cannot write). */
@@ -384,16 +429,38 @@ export class Journal {
     const map = inode.map();
     const j = openInfo(map, fs.blockSize, (p, into) => fs.cache.readRun(p, 1, into, 0), map.mappedBlocks);
     const journal = new Journal(fs, j);
-    if (!fs.readOnly) journal.checkWritable();
+    if (!fs.readOnly) journal.startWriting();
     return journal;
   }
 
-  /** Whether tkl can log transactions in this journal. Errors: EROFS saying why not. */
-  checkWritable(): void {
+  /**
+   * Readies the journal for logging, as jbd2 does on a read-write mount: refuses a journal this
+   * code cannot write, then sets the features the filesystem calls for and writes the journal
+   * superblock before any transaction — 64bit tags on a 64bit filesystem (block numbers past
+   * 2^32 need them), checksums v3 under metadata_csum and none otherwise (§ Journal (jbd2),
+   * Journal Superblock: v1 checksums and async commit are what ext4 clears on mount too).
+   * Errors: EROFS saying why the journal cannot be written; EIO.
+   */
+  startWriting(): void {
     const j = this.j;
     if (j.incompat & ~JBD2_KNOWN_INCOMPAT) throw errno(EROFS, `ext4: journal has unknown features 0x${j.incompat.toString(16)}; mount it read-only`);
-    if (be32(j.jsb, JSB.FEATURE_COMPAT) & JBD2_FEATURE_COMPAT_CHECKSUM) throw errno(EROFS, 'ext4: journal uses v1 checksums, which tkl does not write; mount it read-only');
     if (be32(j.jsb, JSB.START) !== 0) throw errno(EROFS, 'ext4: journal is not empty; it needs recovery');
+    const fs = this.fs;
+    let incompat = j.incompat & ~(JBD2_FEATURE_INCOMPAT_CSUM_V2 | JBD2_FEATURE_INCOMPAT_CSUM_V3 | JBD2_FEATURE_INCOMPAT_ASYNC_COMMIT);
+    if (fs.incompat & INCOMPAT_64BIT) incompat |= JBD2_FEATURE_INCOMPAT_64BIT;
+    if (fs.roCompat & RO_COMPAT_METADATA_CSUM) incompat |= JBD2_FEATURE_INCOMPAT_CSUM_V3;
+    const compat = be32(j.jsb, JSB.FEATURE_COMPAT) & ~JBD2_FEATURE_COMPAT_CHECKSUM;
+    if (incompat === j.incompat && compat === be32(j.jsb, JSB.FEATURE_COMPAT)) return;
+    if (be32(j.jsb, JH.BLOCKTYPE) !== JBD2_SUPERBLOCK_V2) {
+      throw errno(EROFS, 'ext4: the journal has a v1 superblock, which cannot hold the 64bit or checksum features this filesystem needs; mount it read-only');
+    }
+    setBe32(j.jsb, JSB.FEATURE_COMPAT, compat);
+    setBe32(j.jsb, JSB.FEATURE_INCOMPAT, incompat);
+    if (incompat & JBD2_FEATURE_INCOMPAT_CSUM_V3) j.jsb[JSB.CHECKSUM_TYPE] = JBD2_CRC32C_CHKSUM;
+    Object.assign(j, tagFormat(incompat));
+    this.tagsPerDesc = tagsPerDescriptor(j);
+    writeJsb(fs.device, j, j.jsb);
+    fs.device.flush();
   }
 
   /**
@@ -436,21 +503,9 @@ export class Journal {
           setBe32(data, 0, 0);
           flags |= JBD2_FLAG_ESCAPE;
         }
-        const c = j.csum ? crc32c(crc32cBE32(j.seed, seq), bh.data) : 0;
-        if (j.csumV3) {
-          setBe32(desc, o, bh.block >>> 0);
-          setBe32(desc, o + 4, flags);
-          setBe32(desc, o + 8, j.is64 ? Math.floor(bh.block / 0x100000000) : 0);
-          setBe32(desc, o + 12, c);
-        } else {
-          setBe32(desc, o, bh.block >>> 0);
-          desc[o + 4] = j.csum ? (c >>> 8) & 0xff : 0;
-          desc[o + 5] = j.csum ? c & 0xff : 0;
-          desc[o + 6] = (flags >>> 8) & 0xff;
-          desc[o + 7] = flags & 0xff;
-          if (j.is64) setBe32(desc, o + 8, Math.floor(bh.block / 0x100000000));
-        }
-        o += j.tagBytes;
+        // The tag checksum covers the copy as logged (escaped), which is what replay reads.
+        const c = j.csum ? crc32c(crc32cBE32(j.seed, seq), data) : 0;
+        o += writeTag(desc, o, j, bh.block, flags, c);
         if (i === 0) {
           desc.set(j.jsb.subarray(JSB.UUID, JSB.UUID + 16), o);
           o += 16;

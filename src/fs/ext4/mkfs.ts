@@ -618,8 +618,8 @@ export function mkfsExt4(device: BlockDevice, o: MkfsOptions = {}): MkfsResult {
     setBe32(jsb, JSB.FIRST, 1);
     setBe32(jsb, JSB.SEQUENCE, 1);
     jsb.set(uuid, JSB.UUID);
+    // One user, the filesystem itself: mke2fs leaves an internal journal's user list zeroed.
     setBe32(jsb, JSB.NR_USERS, 1);
-    jsb.set(uuid, JSB.USERS);
     device.write(journalStart * bs, jsb);
   }
   // Directory blocks beyond the first of lost+found etc. and tree blocks are all in `meta`.

@@ -28,6 +28,7 @@ import {
 import { Ext4Inode } from './inode.js';
 import type { MapSink, MapSource } from './bmap.js';
 import { Journal, OverlayDevice, needsRecovery, replayJournal } from './journal.js';
+import { StreamWindows, findFreeRunAvoiding, type WindowOwner } from './mballoc.js';
 import { ReadAhead } from './readahead.js';
 
 /** The checksums that a commit recomputes for a dirty block, by kind. */
@@ -513,16 +514,22 @@ export class Ext4Fs implements SuperBlock {
 
   /**
    * Allocates up to `count` contiguous blocks, as near after `goal` as possible (-1: no
-   * preference). Returns the first block and the number allocated (at least 1).
+   * preference), stepping over the stream windows of open files other than `owner`. Returns
+   * the first block and the number allocated (at least 1).
    * Errors: ENOSPC.
    */
-  allocBlocks(goal: number, count: number): { p: number; len: number } {
+  allocBlocks(goal: number, count: number, owner: WindowOwner | null = null): { p: number; len: number } {
     this.checkWritable();
     for (let attempt = 0; ; attempt++) {
-      const r = this.tryAllocBlocks(goal, count);
+      const r = this.tryAllocBlocks(goal, count, owner);
       if (r !== null) return r;
+      // Windows only steer; with space short they give way.
+      if (this.streams.size > 0) {
+        this.streams.clear();
+        continue;
+      }
       // Blocks freed in the running transaction become usable once it is committed.
-      if (attempt === 0 && this.pendingFreeCount > 0) {
+      if (this.pendingFreeCount > 0 && attempt < 2) {
         this.commit();
         continue;
       }
@@ -530,12 +537,15 @@ export class Ext4Fs implements SuperBlock {
     }
   }
 
+  /** The windows that keep appending files contiguous (mballoc.ts). */
+  readonly streams: StreamWindows = new StreamWindows();
+
   /** Per group: every block bit below this one is in use (a search may start here). */
   private readonly blockHint: number[] = [];
   /** Per group: every inode bit below this one is in use. */
   private readonly inodeHint: number[] = [];
 
-  private tryAllocBlocks(goal: number, count: number): { p: number; len: number } | null {
+  private tryAllocBlocks(goal: number, count: number, owner: WindowOwner | null): { p: number; len: number } | null {
     if (this.freeBlocks === 0) return null;
     if (goal < this.firstDataBlock || goal >= this.blocksCount) goal = this.firstDataBlock;
     const g0 = this.groupOfBlock(goal);
@@ -554,7 +564,8 @@ export class Ext4Fs implements SuperBlock {
         if (from < hint) from = hint;
         if (from >= n) from = hint < n ? hint : 0;
         const want = pass === 0 ? Math.min(count, 8) : 1;
-        const run = findFreeRun(bm, from, n, want, count);
+        const avoid = this.streams.size === 0 ? null : this.streams.avoidIn(this.groupFirstBlock(g), this.groupFirstBlock(g) + n, owner);
+        const run = avoid === null ? findFreeRun(bm, from, n, want, count) : findFreeRunAvoiding(bm, from, n, want, count, avoid);
         if (run === null) continue;
         const p = this.groupFirstBlock(g) + run.start;
         this.claimBlocks(g, bm, run.start, run.len);
@@ -1128,7 +1139,7 @@ export class Ext4Fs implements SuperBlock {
     if (this.roCompat & ~RO_COMPAT_SUPPORTED) throw E.EROFS;
     if (this.incompat & INCOMPAT_RECOVER) throw errno(EROFS, 'ext4: the journal needs recovery (mounted with noload)');
     if (this.externalJournal) throw errno(EROFS, 'ext4: the journal is on an external device, which tkl does not support');
-    this.journal?.checkWritable();
+    this.journal?.startWriting();
     this.readOnly = false;
     this.setupWrite();
     if (data.length < 0) throw E.EINVAL;
