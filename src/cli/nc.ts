@@ -33,7 +33,14 @@ export async function nc(argv: string[]): Promise<number> {
     console.error(`tkl nc: ${(e as Error).message}`);
     return 2;
   }
-  const { k, close } = await setupNet(parsed.net);
+  let ready;
+  try {
+    ready = await setupNet(parsed.net);
+  } catch (e) {
+    console.error(`tkl nc: ${(e as Error).message}`);
+    return 1;
+  }
+  const { k, close } = ready;
   try {
     const port = Number(pos[pos.length - 1] ?? localPort);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error('bad port');
