@@ -1,7 +1,6 @@
 // Commands about whole filesystems and disks: df, info, parts.
 
 import type { Command } from 'commander';
-import { existsSync } from 'node:fs';
 import { imageArgs } from './read_cmds.js';
 import { inSession } from './in_session.js';
 import { CliError, cannot, human, printJson, UsageError } from './output.js';
@@ -39,6 +38,8 @@ export function registerInfo(p: Command): void {
           }
         }
         if (o.json) return printJson(rows);
+        // As df: nothing on stdout when no filesystem could be reported.
+        if (rows.length === 0) return;
         const fmt = (n: number): string => (o.humanReadable ? human(n) : String(Math.ceil(n / 1024)));
         const header = o.inodes
           ? ['Filesystem', 'Type', 'Inodes', 'IUsed', 'IFree', 'IUse%']
@@ -87,7 +88,6 @@ export function registerInfo(p: Command): void {
     .addHelpText('after', '\nExample:\n  tkl parts --json disk.img')
     .action(async (image: string, o: { json?: boolean }) => {
       if (image.includes(':/')) throw new UsageError('parts takes an image file, not an address');
-      if (!existsSync(image)) throw new CliError(cannot('open', image, { code: 'ENOENT' }));
       let disk;
       try {
         disk = fileDisk(image, { readOnly: true });

@@ -77,6 +77,20 @@ function entryOf(sys: Sys, name: string, path: string, shownPath: string): { e: 
   return { e, st };
 }
 
+/** One entry of `tree -J` output. */
+interface TreeNode {
+  type: string;
+  name: string;
+  target?: string;
+  contents?: TreeNode[];
+}
+
+/** The type names `tree -J` uses. */
+function treeType(mode: number): string {
+  const t = typeName(mode);
+  return t === 'symlink' ? 'link' : t === 'char-device' ? 'char' : t === 'block-device' ? 'block' : t;
+}
+
 function joinPath(dir: string, name: string): string {
   return dir.endsWith('/') ? dir + name : `${dir}/${name}`;
 }
@@ -156,8 +170,9 @@ export function registerRead(p: Command): void {
     .argument('<address>', 'IMAGE[:PART]:/path')
     .option('-a', 'include entries starting with "."')
     .option('-L <depth>', 'descend at most this many levels')
-    .addHelpText('after', '\nExample:\n  tkl tree -L 2 disk.img:root:/etc')
-    .action(async (arg: string, o: { a?: boolean; L?: string }) => {
+    .option('-J, --json', 'print the tree as JSON, in the shape of `tree -J`')
+    .addHelpText('after', '\nExamples:\n  tkl tree -L 2 disk.img:root:/etc\n  tkl tree --json disk.img:boot:/ | jq \'.[0].contents[].name\'')
+    .action(async (arg: string, o: { a?: boolean; L?: string; json?: boolean }) => {
       const [a] = imageArgs([arg]);
       const maxDepth = o.L === undefined ? Infinity : Number(o.L);
       if (!(maxDepth >= 1)) throw new UsageError(`invalid depth '${o.L}'`);
@@ -165,8 +180,10 @@ export function registerRead(p: Command): void {
         let dirs = 0;
         let files = 0;
         const { proc, path: root } = s.target(a!, false);
-        process.stdout.write(a!.text + '\n');
-        const walk = (dir: string, shown: string, prefix: string, depth: number): void => {
+        if (!o.json) process.stdout.write(a!.text + '\n');
+        // With --json the tree is built as `tree -J` prints it: a node per entry, "contents"
+        // on each directory that was read, then a report of the counts.
+        const walk = (dir: string, shown: string, prefix: string, depth: number, into: TreeNode[] | null): void => {
           checkInterrupt();
           let names: string[];
           try {
@@ -179,23 +196,38 @@ export function registerRead(p: Command): void {
             const last = i === names.length - 1;
             const p = joinPath(dir, n);
             let st: Stat;
-            let link = '';
+            let target: string | undefined;
             try {
               st = proc.sys.lstat(p);
-              if ((st.mode & S_IFMT) === S_IFLNK) link = ` -> ${proc.sys.readlink(p)}`;
+              if ((st.mode & S_IFMT) === S_IFLNK) target = proc.sys.readlink(p);
             } catch (e) {
               status.fail(cannot('access', joinPath(shown, n), e));
               return;
             }
             const isDir = (st.mode & S_IFMT) === S_IFDIR;
-            process.stdout.write(`${prefix}${last ? '└── ' : '├── '}${n}${link}\n`);
+            let node: TreeNode | null = null;
+            if (into !== null) {
+              node = { type: treeType(st.mode), name: n, ...(target !== undefined ? { target } : {}) };
+              into.push(node);
+            } else process.stdout.write(`${prefix}${last ? '└── ' : '├── '}${n}${target !== undefined ? ` -> ${target}` : ''}\n`);
             if (isDir) {
               dirs++;
-              if (depth < maxDepth) walk(p, joinPath(shown, n), prefix + (last ? '    ' : '│   '), depth + 1);
+              if (depth < maxDepth) {
+                const contents: TreeNode[] | null = node !== null ? [] : null;
+                walk(p, joinPath(shown, n), prefix + (last ? '    ' : '│   '), depth + 1, contents);
+                if (node !== null && contents!.length > 0) node.contents = contents!;
+              }
             } else files++;
           });
         };
-        walk(root, a!.text, '', 1);
+        if (o.json) {
+          const contents: TreeNode[] = [];
+          walk(root, a!.text, '', 1, contents);
+          const top: TreeNode = { type: 'directory', name: a!.text, ...(contents.length > 0 ? { contents } : {}) };
+          printJson([top, { type: 'report', directories: dirs, files }]);
+          return;
+        }
+        walk(root, a!.text, '', 1, null);
         process.stdout.write(`\n${dirs} director${dirs === 1 ? 'y' : 'ies'}, ${files} file${files === 1 ? '' : 's'}\n`);
       });
     });

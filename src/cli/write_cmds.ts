@@ -154,7 +154,11 @@ Examples:
             },
           }, null, (side, path) => (side === 'src' ? src.shown + path.slice(src.path.length) : to.shown + path.slice(to.path.length)));
           await copier.copy(src.path, to.path);
-          if (!failed) removeTree(src.ops, src.path);
+          if (failed) continue;
+          // As mv: a source that cannot be removed (a read-only host filesystem) is reported
+          // entry by entry, and the copy, complete by now, stays.
+          const removed = removeTree(src.ops, src.path, (q, e) => status.fail(cannot('remove', src.shown + q.slice(src.path.length), e)));
+          if (!removed) status.fail(`tkl: the copy '${to.shown}' is complete and stays`);
         }
       });
     });
@@ -347,12 +351,21 @@ Examples:
     });
 }
 
-function removeTree(ops: FsOps, p: string): void {
-  const st = ops.lstat(p);
-  if ((st.mode & S_IFMT) === S_IFDIR) {
-    for (const n of ops.readdir(p)) removeTree(ops, `${p}/${n}`);
-    ops.rmdir(p);
-  } else ops.unlink(p);
+/** Removes `p` and everything beneath it, as rm -r: each failure is reported and the rest goes on. Returns whether all went. */
+function removeTree(ops: FsOps, p: string, fail: (path: string, e: unknown) => void): boolean {
+  try {
+    const st = ops.lstat(p);
+    if ((st.mode & S_IFMT) === S_IFDIR) {
+      let ok = true;
+      for (const n of ops.readdir(p)) ok = removeTree(ops, `${p}/${n}`, fail) && ok;
+      if (!ok) return false;
+      ops.rmdir(p);
+    } else ops.unlink(p);
+    return true;
+  } catch (e) {
+    fail(p, e);
+    return false;
+  }
 }
 
 /** Calls `fn` on `top` and, with `recursive`, on everything beneath it (symlinks not followed). */
@@ -394,12 +407,17 @@ function isRoot(proc: Process, path: string): boolean {
   return st.dev === root.dev && st.ino === root.ino;
 }
 
+/** An invalid mode is a failure (exit 1), not a usage error, as coreutils' chmod and mkdir -m have it. */
+function invalidMode(text: string): CliError {
+  return new CliError(`tkl: invalid mode: '${text}'`);
+}
+
 function parseOctal(text: string): number {
-  if (!/^[0-7]{1,4}$/.test(text)) throw new UsageError(`invalid mode '${text}'`);
+  if (!/^[0-7]{1,4}$/.test(text)) throw invalidMode(text);
   return parseInt(text, 8);
 }
 
-/** chmod's mode language: octal, or clauses like u+x,go-w,a=rX. */
+/** chmod's mode language: octal, or clauses like u+x,go-w,a=rX. Errors: CliError (exit 1). */
 export function modeChanger(text: string): (mode: number) => number {
   if (/^[0-7]{1,4}$/.test(text)) {
     const m = parseInt(text, 8);
@@ -407,7 +425,7 @@ export function modeChanger(text: string): (mode: number) => number {
   }
   const clauses = text.split(',').map((c) => {
     const m = /^([ugoa]*)([+\-=])([rwxXst]*)$/.exec(c);
-    if (!m) throw new UsageError(`invalid mode '${text}'`);
+    if (!m) throw invalidMode(text);
     return { who: m[1] === '' ? 'a' : m[1]!, op: m[2]!, perms: m[3]! };
   });
   return (mode) => {
