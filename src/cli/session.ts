@@ -28,6 +28,8 @@ export interface OpenedImage {
   partition: number | null;
   /** A process whose root is this filesystem: image paths are its paths. */
   proc: Process;
+  /** The device the filesystem is on (the image, or its partition), for reading raw metadata. */
+  device: BlockDevice;
 }
 
 /** An image address, resolved: the image, its process, and the path to give that process. */
@@ -120,7 +122,7 @@ export class Session {
     const proc = k.process();
     proc.sys.chroot(mountPoint);
     proc.sys.chdir('/');
-    const opened: OpenedImage = { name, mountPoint, probe: p, readOnly: !write, partition, proc };
+    const opened: OpenedImage = { name, mountPoint, probe: p, readOnly: !write, partition, proc, device };
     this.images.set(key, opened);
     this.filesystems.set(fsKey, opened);
     return opened;
