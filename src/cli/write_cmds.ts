@@ -457,23 +457,55 @@ export function modeChanger(text: string): (mode: number) => number {
   };
 }
 
-/** OWNER[:GROUP] with numeric ids or names from the image's own /etc/passwd and /etc/group. */
+/**
+ * OWNER[:GROUP] as chown takes it, with numeric ids or names looked up in the image's own
+ * /etc/passwd and /etc/group (never the host's: the image's users are what its files mean).
+ * "OWNER:" takes OWNER's login group from passwd, ":GROUP" changes only the group.
+ * Errors: CliError for a name the image does not know.
+ */
 function parseOwner(proc: Process, text: string): [number, number] {
-  const [u, g] = text.split(':') as [string, string | undefined];
-  const lookup = (file: string, name: string): number => {
-    if (/^\d+$/.test(name)) return Number(name);
+  const colon = text.indexOf(':');
+  const u = colon < 0 ? text : text.slice(0, colon);
+  const g = colon < 0 ? undefined : text.slice(colon + 1);
+  /** The fields of the line for `name` in the image's /etc/FILE, or null. */
+  const entry = (file: string, name: string): string[] | null => {
+    let text: string;
     try {
-      for (const line of proc.fs.readFile(`/etc/${file}`, 'utf8').split('\n')) {
-        const f = line.split(':');
-        if (f[0] === name && f[2] !== undefined) return Number(f[2]);
-      }
+      text = proc.fs.readFile(`/etc/${file}`, 'utf8') as string;
     } catch {
-      // no such file in the image
+      return null; // no such file in the image
     }
-    throw new CliError(`tkl: invalid ${file === 'passwd' ? 'user' : 'group'}: '${name}' (not in the image's /etc/${file})`);
+    for (const line of text.split('\n')) {
+      const f = line.split(':');
+      if (f[0] === name && f.length >= 3 && /^\d+$/.test(f[2]!)) return f;
+    }
+    return null;
   };
-  const uid = u === '' ? -1 : lookup('passwd', u);
-  const gid = g === undefined || g === '' ? -1 : lookup('group', g);
+  const unknown = (file: string, name: string): CliError =>
+    new CliError(`tkl: invalid ${file === 'passwd' ? 'user' : 'group'}: '${name}' (not in the image's /etc/${file})`);
+  let uid = -1;
+  let loginGid = -1;
+  if (u !== '') {
+    if (/^\d+$/.test(u)) uid = Number(u);
+    else {
+      const f = entry('passwd', u);
+      if (f === null) throw unknown('passwd', u);
+      uid = Number(f[2]);
+      if (f[3] !== undefined && /^\d+$/.test(f[3])) loginGid = Number(f[3]);
+    }
+  }
+  let gid = -1;
+  if (g !== undefined && g !== '') {
+    if (/^\d+$/.test(g)) gid = Number(g);
+    else {
+      const f = entry('group', g);
+      if (f === null) throw unknown('group', g);
+      gid = Number(f[2]);
+    }
+  } else if (g === '' && u !== '') {
+    if (/^\d+$/.test(u)) throw new CliError(`tkl: invalid spec: '${text}' (a numeric owner has no login group; give OWNER:GROUP)`);
+    gid = loginGid;
+  }
   return [uid, gid];
 }
 
