@@ -25,7 +25,7 @@ export async function ping(argv: string[]): Promise<number> {
         return v;
       };
       if (x === '--help' || x === '-h') {
-        console.log(`usage: tkl ping [-c COUNT] [-i INTERVAL] [-s SIZE] [-W TIMEOUT] ${netUsage} HOST\n\n${netHelp}`);
+        console.log(`usage: tkl ping [-c COUNT] [-i INTERVAL] [-s SIZE] [-W TIMEOUT] ${netUsage} HOST\n\n${netHelp}\n\nexamples:\n  tkl ping -c 3 127.0.0.1\n  tkl ping --net tap:tkl0 --ip 10.0.0.2/24 -c 3 10.0.0.1\n  tkl ping --net passt --dhcp example.org`);
         return 0;
       } else if (x === '-c') count = Math.floor(num());
       else if (x === '-i') interval = num();
