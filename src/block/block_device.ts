@@ -18,4 +18,9 @@ export interface BlockDevice {
   discard?(offset: number, length: number): void;
   /** Releases the device (closes a file). */
   close?(): void;
+  /**
+   * The filesystem that claimed the device for exclusive use (Linux's bd_holder), so that no
+   * second kernel mounts it at the same time; null or absent when free.
+   */
+  holder?: object | null;
 }

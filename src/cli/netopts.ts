@@ -10,7 +10,7 @@ import type { NetInterface } from '../net/interface/interface.js';
 import { PcapTap, PcapWriter } from '../drivers/net/pcap.js';
 import { UdpTunnelDevice } from '../drivers/net/udp_tunnel.js';
 import { StreamDevice } from '../drivers/net/stream.js';
-import { TapDevice } from '../drivers/net/tap.js';
+import { TapDevice, type TapOptions } from '../drivers/net/tap.js';
 import { dhcpConfigure } from '../net/dhcp/client.js';
 import { parseCidr, parseIpv4Addr } from '../net/wire/ipv4.js';
 import { parseHostPort } from '../drivers/net/udp_tunnel.js';
@@ -36,6 +36,7 @@ export function checkNetSpec(spec: string): string {
   if (!/^(none|tap:.+|udp:[^,]+,.+|passt(:.+)?|stream:.+)$/.test(spec)) {
     throw new Error(`bad --net '${spec}' (want none, tap:NAME, udp:LOCAL,REMOTE, passt[:SOCKET] or stream:PATH)`);
   }
+  if (spec.startsWith('tap:')) parseTapSpec(spec.slice(4), undefined);
   if (spec.startsWith('udp:')) {
     const ends = spec.slice(4).split(',');
     if (ends.length !== 2) throw new Error(`bad --net '${spec}': want udp:LOCAL,REMOTE (each HOST:PORT)`);
@@ -70,7 +71,8 @@ export const netUsage = '[--net none|tap:NAME|udp:LOCAL,REMOTE|passt[:SOCKET]] [
 
 export const netHelp = `network options:
   --net none            only the loopback interface (default)
-  --net tap:NAME        a Linux TAP device (needs the optional addon, see README)
+  --net tap:NAME[,offload=off]  a Linux TAP device (needs the optional addon, see README);
+                        offload (checksums, TSO via the virtio-net header) is on by default
   --net udp:LOCAL,REMOTE  Ethernet in UDP (QEMU -netdev dgram), e.g. udp:127.0.0.1:5555,127.0.0.1:5556
   --net passt[:SOCKET]  passt over its UNIX socket (default /tmp/passt_1.socket): no root needed
   --ip ADDR/PREFIX      static address (e.g. 10.0.0.2/24)    --gw ADDR   default gateway
@@ -125,16 +127,31 @@ export function parseNetArgs(args: string[]): { net: NetSetup; args: string[] } 
   return { net, args: rest };
 }
 
+/**
+ * `NAME[,offload=on|off]` of `--net tap:…` as TapOptions. Errors: an Error naming an unknown
+ * option or value.
+ */
+export function parseTapSpec(rest: string, mtu: number | undefined): TapOptions {
+  const [name, ...opts] = rest.split(',');
+  const o: TapOptions = { name: name!, mtu };
+  for (const opt of opts) {
+    const m = /^offload=(on|off)$/.exec(opt);
+    if (m === null) throw new Error(`bad --net tap option '${opt}' (want offload=on|off)`);
+    o.offload = m[1] === 'on';
+  }
+  return o;
+}
+
 /** Opens the device named by --net. Errors: NetDeviceError saying what could not be opened and why. */
 export async function openDevice(spec: string, mtu: number | null): Promise<NetDevice | null> {
   const m = mtu ?? undefined;
   if (spec === 'none') return null;
   if (spec.startsWith('tap:')) {
-    const name = spec.slice(4);
+    const o = parseTapSpec(spec.slice(4), m);
     try {
-      return TapDevice.open({ name, mtu: m });
+      return TapDevice.open(o);
     } catch (e) {
-      throw new NetDeviceError(`cannot open TAP device '${name}': ${reason(e)}`);
+      throw new NetDeviceError(`cannot open TAP device '${o.name}': ${reason(e)}`);
     }
   }
   if (spec.startsWith('udp:')) {

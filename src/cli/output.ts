@@ -24,9 +24,12 @@ export class CliError extends Error {
 
 /** The strerror text for an error from the kernel or from node:fs. */
 export function reason(e: unknown): string {
-  const err = e as { code?: unknown; errno?: unknown; message?: unknown };
+  const err = e as { code?: unknown; errno?: unknown; message?: unknown; detail?: unknown };
   if (typeof err.code === 'string') {
-    for (const [, [name, text]] of ERRNO_TABLE) if (name === err.code) return text;
+    // The strerror text, as coreutils prints; with what the kernel named when it said more
+    // (a corrupt structure, an unsupported feature).
+    const more = typeof err.detail === 'string' ? ` (${err.detail})` : '';
+    for (const [, [name, text]] of ERRNO_TABLE) if (name === err.code) return text + more;
   }
   if (e instanceof CliError) return e.message;
   return typeof err.message === 'string' ? err.message : String(e);

@@ -193,7 +193,11 @@ export async function runCommand(argv: string[]): Promise<number> {
       stdin: 'inherit',
     };
     const abort = new AbortController();
-    const onSignal = (): void => abort.abort();
+    const onSignal = (): void => {
+      if (!abort.signal.aborted) return abort.abort(); // the program stops at its next call; disks are synced
+      process.stderr.write('tkl run: stopped at once; data not yet synced to disk images is lost\n');
+      process.exit(ABORT_EXIT_CODE);
+    };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     options.signal = abort.signal;

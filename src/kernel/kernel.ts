@@ -307,6 +307,11 @@ export class Kernel {
     if (--m.refs === 0 && m.detached) this.releaseMount(m);
   }
 
+  /** Whether `m` is the only mount of its filesystem (unmounting it kills the filesystem). */
+  isLastMount(m: Mount): boolean {
+    return (this.sbMounts.get(m.sb) ?? 1) === 1;
+  }
+
   /** Drops a detached mount's hold on its filesystem; the last one flushes and kills it. */
   private releaseMount(m: Mount): void {
     const n = (this.sbMounts.get(m.sb) ?? 1) - 1;

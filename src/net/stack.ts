@@ -13,6 +13,7 @@ import { NetStats } from './stats.js';
 import { emitEthernet, ETH_HLEN, ETH_P_ARP, ETH_P_IP, isMulticastMac, MAC_BROADCAST, readMac } from './wire/ethernet.js';
 import { emitIpv4, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPV4_HLEN, Ipv4Repr, isMulticastIpv4, parseCidr, parseIpv4, parseIpv4Addr, prefixMask } from './wire/ipv4.js';
 import { WIRE_BAD_CHECKSUM, WIRE_OK } from './wire/status.js';
+import { checksumAdd, checksumFinish, pseudoHeaderSum } from './wire/checksum.js';
 import { Reassembler, REASM_DONE } from './ipv4/reassembly.js';
 import { IcmpLayer } from './icmp/icmp.js';
 import { UdpLayer } from './udp/udp.js';
@@ -418,6 +419,13 @@ export class NetStack {
     const ip = this.txIp;
     const maxData = (mtu - IPV4_HLEN) & ~7;
     ip.df = false;
+    if (r.iface.offload && ip.protocol === IPPROTO_UDP && l4Len >= 8) {
+      // A device cannot finish a checksum that spans fragments (Linux's ip_fragment completes a
+      // partial checksum first, skb_checksum_help): the UDP checksum is computed here.
+      const c = checksumFinish(checksumAdd(pseudoHeaderSum(ip.src, ip.dst, IPPROTO_UDP, l4Len), frame, L4_OFF, l4Len));
+      frame[L4_OFF + 6] = c === 0 ? 0xff : c >>> 8;
+      frame[L4_OFF + 7] = c === 0 ? 0xff : c & 0xff;
+    }
     for (let off = 0; off < l4Len; off += maxData) {
       const n = Math.min(maxData, l4Len - off);
       const f = new Uint8Array(L4_OFF + n);

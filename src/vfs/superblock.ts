@@ -42,6 +42,8 @@ export interface MountContext {
   host: HostOps;
   /** The kernel mounting it (procfs describes it; disk filesystems need not look). */
   kernel: Kernel;
+  /** Where it is being mounted, as the mounting task sees the path (ext4's "last mounted on"). */
+  target?: string;
 }
 
 export interface SuperBlock {

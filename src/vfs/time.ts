@@ -49,6 +49,17 @@ export class Clock {
     return { sec: this.bootSec + carry, nsec: Math.floor(ns - carry * 1e9) };
   }
 
+  /**
+   * Whole seconds for records that tools compare with their own time() — a superblock's mount
+   * and write times (e2fsck reports times "in the future"). Linux stamps those from its coarse
+   * clock, which lags the fine one by up to a tick, and so does time(); reading 10 ms back
+   * keeps a stamp at or before what a tool run right after reads.
+   */
+  coarseSec(): number {
+    const ns = this.bootNsec + (this.host.monotonic() - this.bootMono) - 10_000_000;
+    return this.bootSec + Math.floor(ns / 1e9);
+  }
+
   /** Seconds since boot, for /proc/uptime. */
   uptimeNs(): number {
     return this.host.monotonic() - this.bootMono;

@@ -258,7 +258,7 @@ describe('ext4 bad input: corruptions made with debugfs', { skip: missingTools(f
 describe('ext4 bad input: seeded mutation fuzzing', () => {
   const bases: [string, Uint8Array][] = [
     ['ext4 1k', tklImage({ blockSize: 1024 }, 4 << 20)],
-    ['ext4 4k no csum', tklImage({ blockSize: 4096, features: '^metadata_csum,^64bit' }, 8 << 20)],
+    ['ext4 4k gdt_csum', tklImage({ blockSize: 4096, features: '^metadata_csum,^64bit,uninit_bg' }, 8 << 20)],
     ['ext3', tklImage({ type: 'ext3', blockSize: 1024 }, 4 << 20)],
     ['ext2', tklImage({ type: 'ext2', blockSize: 2048 }, 4 << 20)],
   ];

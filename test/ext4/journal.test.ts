@@ -140,6 +140,10 @@ describe('ext4 journal: tkl commits', { skip: missing ?? false }, () => {
     const dump = run('dumpe2fs', ['-h', img]);
     assert.doesNotMatch(dump, /needs_recovery/);
     assert.match(dump, /Mount count:\s+1\n/);
+    // As Linux records them: where it was mounted, and when (never after e2fsck's clock).
+    assert.match(dump, /Last mounted on:\s+\/mnt\/img\n/);
+    const mounted = Date.parse(/Last mount time:\s+(.*)\n/.exec(dump)![1]! + ' UTC');
+    assert.ok(Math.abs(Date.now() - mounted) < 120_000 && mounted <= Date.now(), dump);
   });
 });
 

@@ -31,7 +31,7 @@ const variants: Variant[] = [
     tree: { links: 'all', hugeSparse: 5 * 2 ** 30 + 12345 },
     linuxBig: 50000,
   },
-  { name: 'ext4 1 KiB without metadata_csum and 64bit (gdt_csum)', args: ['-t', 'ext4', '-b', '1024', '-O', '^metadata_csum,^64bit'], size: 48 << 20, tree: { bigDir: 400, maxLink: 1023 } },
+  { name: 'ext4 1 KiB without metadata_csum and 64bit (gdt_csum)', args: ['-t', 'ext4', '-b', '1024', '-O', '^metadata_csum,^64bit,uninit_bg'], size: 48 << 20, tree: { bigDir: 400, maxLink: 1023 } },
   { name: 'ext4 2 KiB, meta_bg, no flex_bg', args: ['-t', 'ext4', '-b', '2048', '-O', 'meta_bg,^resize_inode,^flex_bg'], size: 64 << 20, tree: { bigDir: 300, maxLink: 2047 } },
   { name: 'ext4 4 KiB inline_data', args: ['-t', 'ext4', '-b', '4096', '-O', 'inline_data'], size: 48 << 20, tree: { bigDir: 30 } },
   { name: 'ext3 2 KiB (indirect blocks, journal)', args: ['-t', 'ext3', '-b', '2048'], size: 48 << 20, tree: { bigDir: 500, maxLink: 2047 }, type: 'ext3' },

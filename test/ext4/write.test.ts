@@ -259,7 +259,7 @@ interface Flavour {
 const FLAVOURS: Flavour[] = [
   { name: 'ext4 4k', args: ['-t', 'ext4', '-b', '4096'], type: 'ext4' },
   { name: 'ext4 1k', args: ['-t', 'ext4', '-b', '1024'], type: 'ext4' },
-  { name: 'ext4 2k no csum', args: ['-t', 'ext4', '-b', '2048', '-O', '^metadata_csum,^64bit'], type: 'ext4' },
+  { name: 'ext4 2k gdt_csum (uninit_bg)', args: ['-t', 'ext4', '-b', '2048', '-O', '^metadata_csum,^64bit,uninit_bg'], type: 'ext4' },
   { name: 'ext4 inline_data', args: ['-t', 'ext4', '-b', '4096', '-O', 'inline_data'], type: 'ext4' },
   { name: 'ext3 1k', args: ['-t', 'ext3', '-b', '1024'], type: 'ext3' },
   { name: 'ext2 4k', args: ['-t', 'ext2', '-b', '4096'], type: 'ext2' },
@@ -352,7 +352,7 @@ describe('ext4 write: random operation sequences vs Linux', { skip: missing ?? f
           fs.rmdirSync(ref);
         }
       }),
-      { numRuns: SOAK ? 300 : 12, seed: Number(process.env.TKL_SEED ?? 20240601), endOnFailure: true },
+      { numRuns: SOAK ? 300 : 48, seed: Number(process.env.TKL_SEED ?? 20240601), endOnFailure: true },
     );
   });
 });

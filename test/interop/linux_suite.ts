@@ -27,6 +27,8 @@ export interface Attached {
   /** The Linux interface, already inside the namespace. */
   ifname: string;
   cleanup(): void;
+  /** Device-specific assertions, run after the clean TCP tests (e.g. that offload was used). */
+  checks?(): void;
 }
 
 export interface SuiteOptions {
@@ -224,6 +226,11 @@ export function defineLinuxSuite(o: SuiteOptions): void {
       assert.equal(got.digest('hex'), shash, 'tkl got what Linux sent');
       assert.equal(Number(rn), size);
       assert.equal(rhash, createHash('sha256').update(back).digest('hex'), 'Linux got what tkl sent');
+    });
+
+    test("the device's own checks after bulk TCP", async (t) => {
+      if (att.checks === undefined) return t.skip('this device has no checks of its own');
+      att.checks();
     });
 
     test('TCP under tc netem loss 5% reorder 25% delay 10ms, byte-exact', { timeout: 600_000 }, async (t) => {

@@ -189,7 +189,8 @@ async function linuxGuestHalfCloseDownload(dir: string, py: string, size: number
   sh(`ip netns add ${guest}`);
   try {
     for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
-    tap = TapDevice.open({ name: tapName, mtu: 65520 });
+    // A bridge carries complete frames: no virtio-net offload (partial checksums, 64 KiB TSO frames).
+    tap = TapDevice.open({ name: tapName, mtu: 65520, offload: false });
     stream = await StreamDevice.open({ path: sock, mtu: 65520 });
     const cmds = [
       `ip link set ${tapName} netns ${guest}`, `ip -n ${guest} link set ${tapName} mtu 65520 up`, `ip -n ${guest} link set lo up`,

@@ -218,3 +218,57 @@ test('--disk IMAGE:PART and --mount IMAGE:PART:/boot on a partitioned disk (ext4
     d.done();
   }
 });
+
+test('Ctrl-C while a program sleeps after writing to --disk images: everything it wrote is on disk, fsck clean', { timeout: 120_000 }, async (t) => {
+  if (missing) return t.skip(missing);
+  if (!have('mkfs.ext4') || !have('mkfs.vfat', ['--help']) || !have('fsck.vfat', ['--help']) || !have('debugfs')) return t.skip('e2fsprogs or dosfstools is not installed');
+  const d = tmp();
+  try {
+    const ext4 = join(d.dir, 'ext4.img');
+    const fat = join(d.dir, 'fat.img');
+    spawnSync('truncate', ['-s', '64M', ext4, fat]);
+    assert.equal(spawnSync('mkfs.ext4', ['-q', '-F', ext4]).status, 0);
+    assert.equal(spawnSync('mkfs.vfat', [fat]).status, 0);
+    for (const img of [ext4, fat]) {
+      const r = await tklRun(['--disk', img, wasm('hold.c')], {
+        keepOpen: true,
+        onSpawn: (c) => c.stdout!.on('data', (b: Buffer) => b.toString().includes('wrote') && c.kill('SIGINT')),
+      });
+      assert.equal(r.code, 130, r.stderr);
+      assert.equal(r.stdout, 'wrote\n');
+      assert.ok(r.ms < 30_000, `took ${r.ms} ms: the sleeping program should leave its call at once`);
+    }
+    const e2 = spawnSync('e2fsck', ['-fn', ext4], { encoding: 'utf8' });
+    assert.equal(e2.status, 0, e2.stdout + e2.stderr);
+    const ls = spawnSync('debugfs', ['-R', 'ls -l /out', ext4], { encoding: 'utf8' });
+    assert.equal((ls.stdout.match(/ 5000 /g) ?? []).length, 20, ls.stdout);
+    const f19 = spawnSync('debugfs', ['-R', 'cat /out/f19', ext4]).stdout;
+    assert.equal(f19.length, 5000);
+    assert.equal(f19[4999], (19 * 31 + 4999) & 0xff);
+    const fsck = spawnSync('fsck.vfat', ['-n', fat], { encoding: 'utf8' });
+    assert.equal(fsck.status, 0, fsck.stdout + fsck.stderr);
+    assert.doesNotMatch(fsck.stdout, /dirty|differ/i);
+    const dir = spawnSync('mdir', ['-i', fat, '-b', '::/out'], { encoding: 'utf8' });
+    assert.equal(dir.stdout.trim().split('\n').length, 20, dir.stdout + dir.stderr);
+  } finally {
+    d.done();
+  }
+});
+
+test('the same image as --disk and --mount is one filesystem: a file made through either is there, e2fsck clean', { timeout: 60_000 }, async (t) => {
+  if (missing) return t.skip(missing);
+  if (!have('mkfs.ext4') || !have('debugfs')) return t.skip('e2fsprogs is not installed');
+  const d = tmp();
+  try {
+    const img = join(d.dir, 'same.img');
+    spawnSync('truncate', ['-s', '64M', img]);
+    assert.equal(spawnSync('mkfs.ext4', ['-q', '-F', img]).status, 0);
+    const r = await tklRun(['--disk', img, '--mount', `${img}:/m`, wasm('tree.c'), 'touch', '/m/made-through-m']);
+    assert.equal(r.stdout, 'OK\n', r.stderr);
+    const e2 = spawnSync('e2fsck', ['-fn', img], { encoding: 'utf8' });
+    assert.equal(e2.status, 0, e2.stdout + e2.stderr);
+    assert.match(spawnSync('debugfs', ['-R', 'ls /', img], { encoding: 'utf8' }).stdout, /made-through-m/);
+  } finally {
+    d.done();
+  }
+});

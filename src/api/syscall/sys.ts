@@ -20,6 +20,8 @@ export class SystemError extends Error {
   readonly syscall: string;
   declare readonly path?: string;
   declare readonly dest?: string;
+  /** What the kernel said failed, when it said more than the errno (a corrupt structure named). */
+  declare readonly detail?: string;
 
   constructor(e: Errno, syscall: string, path?: string, dest?: string) {
     let msg = `${e.code}: ${e.message}, ${syscall}`;
@@ -32,6 +34,7 @@ export class SystemError extends Error {
     this.syscall = syscall;
     if (path !== undefined) this.path = path;
     if (dest !== undefined) this.dest = dest;
+    if (e.message !== e.text && e.message.startsWith(`${e.text}: `)) (this as { detail?: string }).detail = e.message.slice(e.text.length + 2);
   }
 }
 

@@ -4,7 +4,7 @@
 // is flushed and closed. PART is a partition number, a GPT partition name or a filesystem
 // label; without it, a bare filesystem image or the disk's only partition.
 
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { MS_RDONLY } from '../../abi/linux/mount.js';
 import type { BlockDevice } from '../../block/block_device.js';
 import { PartitionDevice } from '../../block/partition.js';
@@ -31,37 +31,66 @@ export class DiskError extends Error {
   override name = 'DiskError';
 }
 
+/** What identifies an image file: its real path (the path as given when it cannot be resolved). */
+export function imageKey(image: string): string {
+  try {
+    return realpathSync(image);
+  } catch {
+    return image;
+  }
+}
+
+/** An image attached once for all the program's mounts of it. */
+export interface SharedDisk {
+  disk: ReadAheadDisk;
+  /** Its kernel node, /dev/vdX. */
+  node: string;
+}
+
 /**
  * Attaches `d`'s image to the kernel (it must happen while /dev is reachable, before "/" is
- * covered) and returns how to mount it and how to close it.
+ * covered) and returns how to mount it and how to close it. An image named again (another
+ * partition, or the same filesystem at a second place) is found in `shared` by its real path
+ * and attached only once: two devices over one file would be two filesystems writing the same
+ * blocks. `writable` says whether any use of the image writes to it.
  */
-export function attachDisk(k: Kernel, d: DiskMount): { mount: (at: string) => void; close: () => void } {
-  let file: FileDisk;
-  try {
-    file = fileDisk(d.image, { readOnly: d.readOnly === true });
-  } catch (e) {
-    throw new DiskError(`cannot open '${d.image}': ${(e as Error).message}`);
+export function attachDisk(k: Kernel, d: DiskMount, shared: Map<string, SharedDisk> = new Map(), writable = !d.readOnly): { mount: (at: string) => void; close: () => void } {
+  const key = imageKey(d.image);
+  let entry = shared.get(key);
+  const first = entry === undefined;
+  if (entry === undefined) {
+    let file: FileDisk;
+    try {
+      file = fileDisk(d.image, { readOnly: !writable });
+    } catch (e) {
+      throw new DiskError(`cannot open '${d.image}': ${(e as Error).message}`);
+    }
+    if (writable && file.readOnly) {
+      file.close();
+      throw new DiskError(`cannot open '${d.image}' for writing (use --ro for a read-only root)`);
+    }
+    // Sequential small reads of file data become one host read per 128 KiB.
+    entry = { disk: new ReadAheadDisk(file), node: '' };
   }
-  if (!d.readOnly && file.readOnly) {
-    file.close();
-    throw new DiskError(`cannot open '${d.image}' for writing (use --ro for a read-only root)`);
-  }
-  // Sequential small reads of file data become one host read per 128 KiB.
-  const disk = new ReadAheadDisk(file);
+  const disk = entry.disk;
   const name = d.part === null ? d.image : `${d.image}:${d.part}`;
   const { device, partition } = choosePartition(disk, d);
   const fs = probe(device);
   if (fs === null) {
-    disk.close();
+    if (first) disk.close();
     throw new DiskError(`cannot mount '${name}': no ext2/3/4 or FAT filesystem found`);
   }
-  const node = k.addDisk(disk);
-  const source = partition === null ? node : `${node}${partition}`;
+  if (first) {
+    entry.node = k.addDisk(disk);
+    shared.set(key, entry);
+  }
+  const source = partition === null ? entry.node : `${entry.node}${partition}`;
   return {
     mount: (at) => {
       sys_mount(k.init, source, at, fs.type, d.readOnly ? MS_RDONLY : 0, '');
     },
     close: () => {
+      if (!first) return; // the first use closes it
       disk.flush();
       disk.close();
     },

@@ -20,7 +20,7 @@ import { LOOKUP_BENEATH, LOOKUP_NO_MAGICLINKS } from '../../vfs/namei.js';
 import { FMODE_READ, type FileOps } from '../../vfs/file.js';
 import { PathRef } from '../../vfs/mount.js';
 import { vfsOpen } from '../../vfs/vfs_ops.js';
-import { DiskError, attachDisk, type DiskMount } from './disks.js';
+import { DiskError, attachDisk, imageKey, type DiskMount, type SharedDisk } from './disks.js';
 import { installStream } from './stdio.js';
 import { SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR } from '../../abi/linux/socket.js';
 import { AF_INET } from '../../net/socket/sockaddr.js';
@@ -107,11 +107,15 @@ export function prepare(k: Kernel, cfg: ProgramConfig, stdio: Stdio): { task: Ta
     const at = rel ? hide() : normalize(d.guest);
     mounts.push({ guest: d.guest, at, hidden: rel, mount: () => sys_mount(init, d.host, at, 'hostfs', d.readOnly ? MS_RDONLY : 0, '') });
   }
+  // One device per image file, writable when any of its uses writes.
+  const shared = new Map<string, SharedDisk>();
+  const writers = new Set<string>();
+  for (const d of cfg.disks ?? []) if (!d.readOnly) writers.add(imageKey(d.image));
   for (const d of cfg.disks ?? []) {
     if (!d.guest.startsWith('/')) throw new SetupError(`a disk's guest path must be absolute, not '${d.guest}'`);
     let attached;
     try {
-      attached = attachDisk(k, d);
+      attached = attachDisk(k, d, shared, writers.has(imageKey(d.image)));
     } catch (e) {
       close();
       if (e instanceof DiskError || isErrno(e)) throw new SetupError(e.message);
@@ -184,11 +188,11 @@ export function prepare(k: Kernel, cfg: ProgramConfig, stdio: Stdio): { task: Ta
  * Runs `module` as a WASI command on `k`: sets it up, runs _start, ends the task, syncs and
  * unmounts. Returns the exit code. Errors: SetupError; a trap or link error propagates.
  */
-export function runProgram(k: Kernel, halt: Halt, module: WebAssembly.Module, cfg: ProgramConfig, stdio: Stdio): number {
+export function runProgram(k: Kernel, halt: Halt, module: WebAssembly.Module, cfg: ProgramConfig, stdio: Stdio, interrupt?: Int32Array): number {
   const { task, preopens, close } = prepare(k, cfg, stdio);
   try {
     const trace = cfg.trace ? (line: string) => stdio.stderr.write!(null as never, encoder.encode(`[wasi] ${line}\n`), 0, line.length + 8, 0) : undefined;
-    const wasi = new WasiPreview1(k, task, { args: cfg.args, env: cfg.env, preopens, halt, trace });
+    const wasi = new WasiPreview1(k, task, { args: cfg.args, env: cfg.env, preopens, halt, trace, interrupt });
     const instance = new WebAssembly.Instance(module, importsFor(module, wasi));
     return wasi.start(instance);
   } finally {

@@ -48,8 +48,15 @@ export interface RunOptions {
   /** stdout/stderr: this process's descriptors ('inherit', the default) or a callback. */
   stdout?: 'inherit' | OutputSink;
   stderr?: 'inherit' | OutputSink;
-  /** Ends the program (and resolves with exit code 130) when aborted. */
+  /**
+   * Ends the program when aborted, as Ctrl-C: it leaves the call it waits in, or stops at its
+   * next call, then the kernel syncs and unmounts every disk, and run() resolves with exit
+   * code 130. A program that makes no call within `abortGraceMs` is stopped where it is;
+   * what it wrote to disks and not yet synced is then lost.
+   */
   signal?: AbortSignal;
+  /** How long an aborted program has to reach a call (default 5000 ms). */
+  abortGraceMs?: number;
   /** The kernel's hostname. */
   hostname?: string;
   /** Log every WASI call to stderr. */
@@ -134,6 +141,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
   const { module, name } = await compile(options.module);
   const config = configOf(options, name);
   const doorbell = new Int32Array(new SharedArrayBuffer(4));
+  const interrupt = new Int32Array(new SharedArrayBuffer(4));
   const stdinOpt = options.stdin ?? 'null';
   const ring = stdinOpt === 'null' ? null : ByteRing.create();
   const stdinTty = stdinOpt === 'inherit' && process.stdin.isTTY === true;
@@ -153,6 +161,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
     module,
     config,
     doorbell,
+    interrupt,
     stdin: ring === null ? null : { ring: ring.sab, tty: stdinTty },
     stdout: outSpec(options.stdout, 1),
     stderr: outSpec(options.stderr, 2),
@@ -181,11 +190,19 @@ export async function run(options: RunOptions): Promise<RunResult> {
       for (const stop of stopInput) stop();
       bridge?.stop();
       options.signal?.removeEventListener('abort', onAbort);
+      if (grace !== null) clearTimeout(grace);
       resolveRun(r);
     };
+    let grace: ReturnType<typeof setTimeout> | null = null;
     const onAbort = (): void => {
-      result = { exitCode: ABORT_EXIT_CODE, error: 'aborted' };
-      void thread.terminate();
+      // Ask first: the worker's kernel holds the disks' caches, and only it can flush them.
+      Atomics.store(interrupt, 0, 1);
+      Doorbell.ring(doorbell);
+      grace = setTimeout(() => {
+        result = { exitCode: ABORT_EXIT_CODE, error: 'aborted: the program made no system call in time; data it had not synced is lost' };
+        void thread.terminate();
+      }, options.abortGraceMs ?? 5000);
+      grace.unref();
     };
     if (options.signal?.aborted) onAbort();
     options.signal?.addEventListener('abort', onAbort);

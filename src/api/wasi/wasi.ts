@@ -76,7 +76,15 @@ export interface WasiOptions {
   halt: Halt;
   /** Called with one line per call ("fd_write(1, 1024, 1, 1020) = 0"), like strace. */
   trace?: (line: string) => void;
+  /**
+   * A shared word another thread sets (to non-zero) to end the program: its next call exits
+   * with INTERRUPT_EXIT_CODE, so the kernel syncs and unmounts as after a normal exit.
+   */
+  interrupt?: Int32Array;
 }
+
+/** The exit code of a program ended through `interrupt` (128 + SIGINT, as a shell shows Ctrl-C). */
+export const INTERRUPT_EXIT_CODE = 130;
 
 type Imports = Record<string, (...args: never[]) => number | void>;
 
@@ -98,6 +106,7 @@ export class WasiPreview1 {
   private readonly args: Uint8Array[];
   private readonly env: Uint8Array[];
   private readonly halt: Halt;
+  private readonly interrupt: Int32Array;
   /** Per descriptor: base and inheriting rights; undefined means "derive from the file". */
   private readonly base: (number | undefined)[] = [];
   private readonly inheriting: (number | undefined)[] = [];
@@ -114,6 +123,7 @@ export class WasiPreview1 {
     this.args = options.args.map((s) => encoder.encode(s + '\0'));
     this.env = options.env.map((s) => encoder.encode(s + '\0'));
     this.halt = options.halt;
+    this.interrupt = options.interrupt ?? new Int32Array(1);
     for (const p of options.preopens) {
       this.preopenNames.set(p.fd, encoder.encode(p.name));
       this.base[p.fd] = W.RIGHTS_DIRECTORY;
@@ -173,6 +183,8 @@ export class WasiPreview1 {
 
   /** Re-reads the memory's buffer when growth detached the one we hold (growing always does). */
   private mem(): DataView {
+    // Every call passes here: the cheapest place to notice a request to stop.
+    if (this.interrupt[0] !== 0) throw new WasiExit(INTERRUPT_EXIT_CODE);
     if (this.bytes.byteLength === 0) this.refresh();
     return this.view;
   }

@@ -19,7 +19,7 @@ import { dhcpConfigure } from '../../net/dhcp/client.js';
 import { RingNetDevice, type RingLinkInit } from '../../drivers/net/ring_link.js';
 import { BytesInput, RingInput, inputOps, outputOps, type OutputSink } from './stdio.js';
 import { SetupError, TRAP_EXIT_CODE, runProgram, type ProgramConfig } from './program.js';
-import { WasiExit } from './wasi.js';
+import { INTERRUPT_EXIT_CODE, WasiExit } from './wasi.js';
 
 /** Where an output stream goes: a host descriptor written directly, or messages to the main thread. */
 export type OutputSpec = { kind: 'fd'; fd: number; tty: boolean } | { kind: 'message'; tty: boolean };
@@ -30,6 +30,8 @@ export interface WorkerInit {
   config: ProgramConfig;
   /** The doorbell word (an Int32Array over a SharedArrayBuffer). */
   doorbell: Int32Array;
+  /** Set to non-zero (then the doorbell rung) to end the program cleanly, as Ctrl-C. */
+  interrupt: Int32Array;
   /** stdin: a ring the main thread fills, or null for an empty stdin. */
   stdin: { ring: SharedArrayBuffer; tty: boolean } | null;
   stdout: OutputSpec;
@@ -139,10 +141,16 @@ const stdio = {
   tty: [init.stdin?.tty ?? false, init.stdout.tty, init.stderr.tty] as [boolean, boolean, boolean],
 };
 
+// Last of the doorbell's handlers: a program waiting in a call when asked to stop leaves it
+// now (the wait is abandoned cleanly); one that is running stops at its next call.
+doorbell.onRing(() => {
+  if (Atomics.load(init.interrupt, 0) !== 0) throw new WasiExit(INTERRUPT_EXIT_CODE);
+});
+
 let msg: WorkerMessage;
 try {
   if (netError !== null) throw new SetupError(netError);
-  msg = { type: 'exit', code: runProgram(k, halt, init.module, init.config, stdio) };
+  msg = { type: 'exit', code: runProgram(k, halt, init.module, init.config, stdio, init.interrupt) };
 } catch (e) {
   if (e instanceof WebAssembly.RuntimeError) msg = { type: 'error', message: `wasm trap: ${e.message}`, trap: true };
   else if (e instanceof SetupError || e instanceof WebAssembly.LinkError) msg = { type: 'error', message: e.message, trap: false };

@@ -51,6 +51,12 @@ export class FaultDevice implements NetDevice {
   get checksumOffload(): boolean {
     return this.inner.checksumOffload;
   }
+  /** The inner device's segmentation offload while no fault is set: faults act per frame. */
+  get gsoMaxSize(): number {
+    const p = this.params;
+    if (p.loss || p.duplicate || p.delay || p.jitter || p.reorder) return 0;
+    return this.inner.gsoMaxSize ?? 0;
+  }
   get linkUp(): boolean {
     return this.inner.linkUp;
   }

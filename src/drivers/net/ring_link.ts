@@ -13,20 +13,25 @@ export interface RingLinkInit {
   name: string;
   mac: number;
   mtu: number;
+  /** The real device's offloads: its frames may carry partial checksums and exceed the MTU. */
+  checksumOffload?: boolean;
+  gsoMaxSize?: number;
   /** Frames from the worker to the device. */
   tx: SharedArrayBuffer;
   /** Frames from the device to the worker. */
   rx: SharedArrayBuffer;
 }
 
-/** Ring capacity: room for about a hundred full-size frames each way. */
-const RING_BYTES = 1 << 18;
+/** Ring capacity: room for about seven hundred full-size frames, or sixteen 64 KiB offloaded ones, each way. */
+const RING_BYTES = 1 << 20;
 
 export class RingNetDevice implements NetDevice {
   readonly name: string;
   readonly mac: number;
   readonly mtu: number;
-  readonly checksumOffload = false;
+  /** As the real device: the kernel must not verify checksums a TAP with offload left partial. */
+  readonly checksumOffload: boolean;
+  readonly gsoMaxSize: number;
   readonly linkUp = true;
   readonly stats = new DeviceStats();
   private readonly tx: ByteRing;
@@ -37,6 +42,8 @@ export class RingNetDevice implements NetDevice {
     this.name = init.name;
     this.mac = init.mac;
     this.mtu = init.mtu;
+    this.checksumOffload = init.checksumOffload ?? false;
+    this.gsoMaxSize = init.gsoMaxSize ?? 0;
     this.tx = new ByteRing(init.tx);
     this.rx = new ByteRing(init.rx);
   }
@@ -78,7 +85,10 @@ export class RingBridge {
     private readonly device: NetDevice,
     private readonly doorbell: Int32Array,
   ) {
-    this.init = { name: device.name, mac: device.mac, mtu: device.mtu, tx: this.tx.sab, rx: this.rx.sab };
+    this.init = {
+      name: device.name, mac: device.mac, mtu: device.mtu, checksumOffload: device.checksumOffload,
+      gsoMaxSize: device.gsoMaxSize ?? 0, tx: this.tx.sab, rx: this.rx.sab,
+    };
     device.onReceive((frame) => {
       if (this.stopped) return;
       if (this.rx.writeRecord(frame)) Doorbell.ring(this.doorbell);

@@ -382,6 +382,9 @@ export class Ext4Inode extends Inode {
     };
     let limitEnd = pos + len;
     let l = first;
+    // What this call changed in the map, undone for the blocks it could not write.
+    const allocated: number[] = [];
+    const converted: number[] = [];
     try {
       while (l <= last) {
         const i = map.find(l);
@@ -391,6 +394,7 @@ export class Ext4Inode extends Inode {
           if (x.u) {
             fresh(l, upto);
             map.markWritten(l, upto);
+            converted.push(l, upto);
           }
           l = upto;
           continue;
@@ -402,6 +406,7 @@ export class Ext4Inode extends Inode {
         const r = fs.allocBlocks(goal, holeEnd - l);
         map.insert(l, r.len, r.p, false);
         this.blocks += r.len * this.perBlock512();
+        allocated.push(l, l + r.len);
         fresh(l, l + r.len);
         l += r.len;
       }
@@ -412,7 +417,51 @@ export class Ext4Inode extends Inode {
     }
     const end = Math.min(pos + len, limitEnd);
     let p = pos;
-    while (p < end) {
+    try {
+      p = this.writeRuns(map, pos, end, buf, off, first, last, freshFirst, freshLast);
+    } catch (e) {
+      p = this.runPos;
+      // The device failed (a full or failing host disk) after p: blocks this call mapped and
+      // did not fill go back — freed, or unwritten again — so they never show stale data and
+      // nothing leaks. What was written before stays, as a short write.
+      const cut = Math.floor(p / bs);
+      for (let j = 0; j < allocated.length; j += 2) {
+        const from = Math.max(allocated[j]!, cut);
+        const to = allocated[j + 1]!;
+        if (from >= to) continue;
+        for (const r of map.remove(from, to)) {
+          fs.freeBlocksLater(r.p, r.len);
+          this.blocks -= r.len * this.perBlock512();
+        }
+      }
+      for (let j = 0; j < converted.length; j += 2) {
+        const from = Math.max(converted[j]!, cut);
+        const to = converted[j + 1]!;
+        if (from >= to) continue;
+        let lb = from;
+        for (const r of map.remove(from, to)) {
+          map.insert(lb, r.len, r.p, true);
+          lb += r.len;
+        }
+      }
+      if (p === pos) throw e;
+    }
+    return p - pos;
+  }
+
+  /** How far writeRuns got when the device failed. */
+  private runPos = 0;
+
+  /**
+   * Writes [pos, end) to the blocks mapped for it and returns `end`; when the device fails,
+   * runPos says how far it got. Errors: EIO, ENOSPC (from the device).
+   */
+  private writeRuns(map: FileMap, pos: number, end: number, buf: Uint8Array, off: number, first: number, last: number, freshFirst: boolean, freshLast: boolean): number {
+    const fs = this.sb;
+    const bs = fs.blockSize;
+    let p = pos;
+    // runPos follows p: `continue` runs the update too.
+    for (this.runPos = p; p < end; this.runPos = p) {
       const lblk = Math.floor(p / bs);
       const x = map.ext[map.find(lblk)]!;
       const runEnd = Math.min(end, (x.l + x.len) * bs);
@@ -453,7 +502,7 @@ export class Ext4Inode extends Inode {
       fs.writeData(pblk, whole, buf, off + (p - pos));
       p += whole * bs;
     }
-    return end - pos;
+    return p;
   }
 
   /** The old contents of a block about to be written in part: zeros when `fresh`, else read. */

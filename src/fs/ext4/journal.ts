@@ -186,7 +186,7 @@ function parseTags(d: Uint8Array, j: JournalInfo): Tag[] {
 export function replayJournal(device: BlockDevice, sb: Uint8Array): void {
   const bs = 1024 << le32(sb, SB.LOG_BLOCK_SIZE);
   if (bs > 65536) throw corrupt('superblock: block size');
-  if (le32(sb, SB.JOURNAL_DEV) !== 0 && le32(sb, SB.JOURNAL_INUM) === 0) throw errno(EROFS, 'ext4: external journals are not supported');
+  if (le32(sb, SB.JOURNAL_DEV) !== 0 && le32(sb, SB.JOURNAL_INUM) === 0) throw errno(EROFS, 'ext4: the journal needs recovery and is on an external device, which tkl does not support');
   const jino = le32(sb, SB.JOURNAL_INUM);
   const blocksCount = join(le32(sb, SB.BLOCKS_COUNT_LO), le32(sb, SB.FEATURE_INCOMPAT) & INCOMPAT_64BIT ? le32(sb, SB.BLOCKS_COUNT_HI) : 0);
   const firstData = le32(sb, SB.FIRST_DATA_BLOCK);

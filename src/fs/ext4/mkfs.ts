@@ -140,7 +140,8 @@ export function mkfsExt4(device: BlockDevice, o: MkfsOptions = {}): MkfsResult {
   const random = o.random ?? ((b: Uint8Array) => {
     globalThis.crypto.getRandomValues(b as Uint8Array<ArrayBuffer>);
   });
-  const now = o.now ?? Math.floor(Date.now() / 1000);
+  // 10 ms back, like Clock.coarseSec: never after what e2fsck's time() reads right after.
+  const now = o.now ?? Math.floor((Date.now() - 10) / 1000);
 
   // Features.
   const feat = { compat: 0, incompat: 0, ro: 0 };

@@ -109,6 +109,12 @@ export class Ext4Fs implements SuperBlock {
   /** The block group searched first for the next allocation of a new directory. */
   private lastDirGroup = 0;
   killed = false;
+  /** The journal lives on another device (journal_dev): read-only mounts only. */
+  private externalJournal = false;
+  /** Where it was mounted (written to s_last_mounted on a read-write mount). */
+  private mountedOn: string | null = null;
+  /** The device this filesystem holds (BlockDevice.holder) while mounted. */
+  private claimed: BlockDevice | null = null;
   private readonly opts: Map<string, string>;
   readonly errorsContinue: boolean;
   /** Mounted read-write and the clean state on disk was taken away (restored on unmount). */
@@ -135,8 +141,7 @@ export class Ext4Fs implements SuperBlock {
     let device = ctx.device;
     if (device === null) throw E.ENOTBLK;
     // One device, one filesystem state: a second mount of a mounted device would fork it.
-    const live = MOUNTED.get(device);
-    if (live !== undefined && !live.killed) throw errno(EBUSY, `ext4: ${ctx.source} is already mounted`);
+    if (device.holder != null) throw errno(EBUSY, `ext4: ${ctx.source} is already mounted (by another kernel)`);
     const original = device;
     let readOnly = (ctx.flags & MS_RDONLY) !== 0 || this.opts.has('ro');
     if (!readOnly && device.readOnly) throw errno(EROFS, `ext4: ${ctx.source} is read-only; mount it with MS_RDONLY`);
@@ -260,10 +265,17 @@ export class Ext4Fs implements SuperBlock {
       this.freeBlocks += g.freeBlocks;
       this.freeInodes += g.freeInodes;
     }
-    this.journal = this.compat & COMPAT_HAS_JOURNAL ? Journal.open(this) : null;
+    // A journal on another device (journal_dev, s_journal_inum 0): tkl cannot reach it, so only
+    // a read-only mount is possible, which does not need it (recovery was refused above).
+    this.externalJournal = (this.compat & COMPAT_HAS_JOURNAL) !== 0 && le32(this.sbRaw, SB.JOURNAL_INUM) === 0;
+    if (this.externalJournal && !readOnly) {
+      throw errno(EINVAL, 'ext4: the journal is on an external device, which tkl does not support; mount it read-only');
+    }
+    this.journal = this.compat & COMPAT_HAS_JOURNAL && !this.externalJournal ? Journal.open(this) : null;
     this.commitThreshold = this.journal !== null ? Math.max(64, Math.floor(this.journal.capacity / 4)) : 4096;
 
-    MOUNTED.set(original, this);
+    original.holder = this;
+    this.claimed = original;
 
     // 6. The root directory.
     const root = this.iget(EXT2_ROOT_INO);
@@ -273,6 +285,7 @@ export class Ext4Fs implements SuperBlock {
 
     // 7. A read-write mount marks the filesystem in use as Linux does (ext4_setup_super), then
     //    frees what a crash left on the orphan list.
+    this.mountedOn = ctx.target ?? null;
     if (!readOnly) {
       this.setupWrite();
       if (le32(this.sbRaw, SB.LAST_ORPHAN) !== 0) {
@@ -981,7 +994,7 @@ export class Ext4Fs implements SuperBlock {
   /** The superblock's counters and times into its block (ext4_commit_super). */
   private updateSuperblock(): void {
     const raw = this.sbRaw;
-    const now = this.clock.now().sec;
+    const now = this.clock.coarseSec();
     set32(raw, SB.FREE_INODES_COUNT, this.freeInodes);
     set32(raw, SB.FREE_BLOCKS_COUNT_LO, lo32(this.freeBlocks));
     if (this.incompat & INCOMPAT_64BIT) set32(raw, SB.FREE_BLOCKS_COUNT_HI, hi32(this.freeBlocks));
@@ -1011,7 +1024,13 @@ export class Ext4Fs implements SuperBlock {
     const maxMnt = le16(raw, SB.MAX_MNT_COUNT);
     if (maxMnt === 0) set16(raw, SB.MAX_MNT_COUNT, 0xffff);
     set16(raw, SB.MNT_COUNT, (le16(raw, SB.MNT_COUNT) + 1) & 0xffff);
-    setTime(raw, SB.MTIME, SB.MTIME_HI, this.clock.now().sec);
+    setTime(raw, SB.MTIME, SB.MTIME_HI, this.clock.coarseSec());
+    if (this.mountedOn !== null) {
+      // s_last_mounted: the path, NUL-padded to its 64 bytes (ext4_sample_last_mounted).
+      const name = new TextEncoder().encode(this.mountedOn).subarray(0, 63);
+      raw.fill(0, SB.LAST_MOUNTED, SB.LAST_MOUNTED + 64);
+      raw.set(name, SB.LAST_MOUNTED);
+    }
     if (this.journal !== null) this.incompat |= INCOMPAT_RECOVER;
     else set16(raw, SB.STATE, state & ~EXT2_VALID_FS);
     this.sbDirty = true;
@@ -1106,6 +1125,7 @@ export class Ext4Fs implements SuperBlock {
     if (this.device.readOnly || this.device instanceof OverlayDevice) throw E.EROFS;
     if (this.roCompat & ~RO_COMPAT_SUPPORTED) throw E.EROFS;
     if (this.incompat & INCOMPAT_RECOVER) throw errno(EROFS, 'ext4: the journal needs recovery (mounted with noload)');
+    if (this.externalJournal) throw errno(EROFS, 'ext4: the journal is on an external device, which tkl does not support');
     this.journal?.checkWritable();
     this.readOnly = false;
     this.setupWrite();
@@ -1122,13 +1142,24 @@ export class Ext4Fs implements SuperBlock {
     this.cache.flush();
   }
 
+  /**
+   * The last unmount: commits, leaves the filesystem clean and lets go of the device. umount
+   * syncs before it detaches (a failure there keeps the mount), so an error here is rare (the
+   * host failing between the two); the device is released all the same, and the journal
+   * keeps the image consistent.
+   */
   kill(): void {
     if (this.killed) return;
-    if (!this.readOnly) {
-      this.commit();
-      this.cleanShutdown();
+    try {
+      if (!this.readOnly) {
+        this.commit();
+        this.cleanShutdown();
+      }
+    } finally {
+      this.killed = true;
+      if (this.claimed !== null && this.claimed.holder === this) this.claimed.holder = null;
+      this.claimed = null;
     }
-    this.killed = true;
   }
 
   /** Whether this mount treats `ino`'s xattrs, inline data, dir types etc. by feature. */
@@ -1202,9 +1233,6 @@ export const STAGE_BYTES = 64 * 1024;
  * block would.
  */
 const INODE_SLAB_BYTES = 4096;
-
-/** Devices with a live mount (so a device is never mounted twice at once). */
-const MOUNTED = new WeakMap<BlockDevice, Ext4Fs>();
 
 const KNOWN_OPTIONS = new Set([
   'ro', 'rw', 'sync', 'async', 'dirsync', 'noload', 'norecovery', 'errors', 'user_xattr', 'nouser_xattr', 'acl', 'noacl', 'barrier', 'nobarrier',

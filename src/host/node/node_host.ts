@@ -106,15 +106,27 @@ function releaseProcess(): void {
 let lastRealtime = 0n;
 
 /**
- * Wall-clock time in ns: Date.now()'s milliseconds plus the sub-millisecond part of the
- * high-resolution clock. The two do not tick in phase (the sum could fall back by most of a
- * millisecond), so a reading is never below the last one in this thread.
+ * Wall-clock time in ns: Date.now()'s milliseconds plus the high-resolution time since this
+ * thread first saw that millisecond (at most 999,999 ns). The millisecond began at or before
+ * that first sight, so a reading is never ahead of the true time — a file stamped now is
+ * never "in the future" for a tool that reads the clock next (e2fsck compares the
+ * superblock's times with time()). Readings never go back within a thread.
  */
 export function nodeRealtimeNs(): bigint {
-  const ns = BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n);
-  lastRealtime = ns > lastRealtime ? ns : lastRealtime + 1n;
+  const ms = Date.now();
+  const hr = process.hrtime.bigint();
+  if (ms !== msSeen) {
+    msSeen = ms;
+    hrAtMs = hr;
+  }
+  let sub = hr - hrAtMs;
+  if (sub > 999_999n) sub = 999_999n;
+  const ns = BigInt(ms) * 1_000_000n + sub;
+  if (ns > lastRealtime) lastRealtime = ns;
   return lastRealtime;
 }
+let msSeen = -1;
+let hrAtMs = 0n;
 
 /** Cryptographic random bytes; randomFillSync takes at most 2^31-1 bytes a call. */
 export function nodeRandomFill(buf: Uint8Array): void {

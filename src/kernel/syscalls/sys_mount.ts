@@ -12,7 +12,7 @@ import { S_IFBLK, S_IFMT } from '../../abi/linux/stat.js';
 import { E, errno } from '../errno.js';
 import { ENODEV } from '../../abi/linux/errno.js';
 import type { Task } from '../task.js';
-import { PathRef, mountFlags, type Mount } from '../../vfs/mount.js';
+import { PathRef, dPath, mountFlags, type Mount } from '../../vfs/mount.js';
 import { LOOKUP_FOLLOW, checkPathArg, pathLookup } from '../../vfs/namei.js';
 import { intArg } from './args.js';
 
@@ -95,7 +95,7 @@ export function sys_mount(t: Task, source: string, target: string, fstype: strin
   } else dev = k.anonDev();
   const sb = type.mount({
     source: src === '' ? 'none' : src, device, flags: fsFlags, data: opts, dev,
-    clock: k.clock, host: k.host, kernel: k,
+    clock: k.clock, host: k.host, kernel: k, target: dPath(at, t.root),
   });
   const m = k.newMount(sb, k.rootDentryOf(sb), mountFlags(fsFlags) & ~MS_RDONLY);
   k.attachMount(m, at);
@@ -134,6 +134,10 @@ export function sys_umount2(t: Task, target: string, flags: number = 0): number 
   if (!(fl & MNT_DETACH)) {
     if (m.children.length > 0 || m.refs > 0) throw E.EBUSY;
     if (fl & MNT_EXPIRE) throw E.EAGAIN;
+    // The last mount of a filesystem is synced while still attached: if that fails (a full
+    // or failing host disk), umount fails with the error and everything stays in place, so
+    // nothing written is lost and the user can retry.
+    if (k.isLastMount(m)) m.sb.sync();
   }
   k.detachMount(m);
   return 0;

@@ -1374,13 +1374,16 @@ export class TcpSocket extends Socket {
   /**
    * The largest new segment to build: the MSS, or on a device with segmentation offload a
    * multiple of it that fits the device's limit with the largest headers (IP 20 + TCP 60).
-   * Congestion control still counts bytes; only the number of segments built changes.
+   * Congestion control still counts bytes; only the number of segments built changes. Only
+   * while the MSS is the one the MTU allows (not a smaller peer MSS or TCP_MAXSEG): a device
+   * that segments (a TAP) cuts the frame at the MTU with its headers, knowing nothing else.
    */
   private segMax(now: Instant): number {
     const r = this.currentRoute();
     if (r === null) return this.mss;
     const gso = r.iface.gsoMax;
     if (gso === 0 || this.layer.stack.pathMtu(r, this.remoteAddr, now) !== r.iface.mtu) return this.mss;
+    if (this.mss !== r.iface.mtu - 40 - (this.tsOk ? TS_OPT_LEN : 0)) return this.mss;
     return Math.max(this.mss, Math.floor((gso - 80) / this.mss) * this.mss);
   }
 
