@@ -52,6 +52,11 @@ export class BufferCache {
     this.autoWriteback = options.autoWriteback ?? true;
   }
 
+  /** Number of blocks held now (clean and dirty). */
+  get cached(): number {
+    return this.map.size;
+  }
+
   /** Number of blocks on the device. */
   get blocks(): number {
     return Math.floor(this.dev.size / this.blockSize);

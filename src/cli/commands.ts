@@ -6,6 +6,7 @@ import { registerRead } from './read_cmds.js';
 import { registerWrite } from './write_cmds.js';
 import { registerInfo } from './info_cmds.js';
 import { registerDemo } from './demo.js';
+import { registerAttrib } from './attrib_cmd.js';
 import { registerMkfs } from './mkfs_cmds.js';
 import { registerWasi } from './wasi_run.js';
 import { ping } from './ping.js';
@@ -32,4 +33,4 @@ function registerSelfParsing(p: Command): void {
   }
 }
 
-export const COMMANDS: ((p: Command) => void)[] = [registerRead, registerWrite, registerInfo, registerMkfs, registerWasi, registerSelfParsing, registerDemo];
+export const COMMANDS: ((p: Command) => void)[] = [registerRead, registerWrite, registerInfo, registerMkfs, registerWasi, registerSelfParsing, registerDemo, registerAttrib];

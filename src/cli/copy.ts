@@ -39,6 +39,14 @@ function joinPath(dir: string, name: string): string {
   return dir.endsWith('/') ? dir + name : `${dir}/${name}`;
 }
 
+/** A pending step of a copy: an entry to copy, or (dir set) a directory whose contents are done. */
+interface CopyStep {
+  from: string;
+  to: string;
+  top: boolean;
+  dir: { st: NodeStat; created: boolean } | null;
+}
+
 export class Copier {
   private readonly buf = (chunk ??= new Uint8Array(CHUNK));
   private lastYield = Date.now();
@@ -53,8 +61,22 @@ export class Copier {
     readonly show: (side: 'src' | 'dst', p: string) => string,
   ) {}
 
-  /** Copies `from` to exactly `to` (the caller resolved "into a directory"). */
-  async copy(from: string, to: string, top = true): Promise<void> {
+  /**
+   * Copies `from` to exactly `to` (the caller resolved "into a directory"). Trees are walked
+   * with a stack of pending steps, not recursion: a tree as deep as PATH_MAX allows (2,000+
+   * levels) would overflow the JavaScript stack. A directory's own attributes are set after
+   * its contents (a "finish" step pushed beneath its children).
+   */
+  async copy(from: string, to: string): Promise<void> {
+    const work: CopyStep[] = [{ from, to, top: true, dir: null }];
+    for (let step = work.pop(); step !== undefined; step = work.pop()) {
+      if (step.dir !== null) this.finish(step.to, step.dir.st, step.dir.created, S_IFDIR);
+      else await this.copyOne(step.from, step.to, step.top, work);
+    }
+  }
+
+  /** One step of copy(): a file or symlink whole; a directory made, its children pushed on `work`. */
+  private async copyOne(from: string, to: string, top: boolean, work: CopyStep[]): Promise<void> {
     checkInterrupt();
     let st: NodeStat;
     try {
@@ -70,13 +92,13 @@ export class Copier {
         this.report.fail(`tkl: -r not specified; omitting directory '${this.show('src', from)}'`);
         return;
       }
-      await this.copyDir(from, to, st);
+      this.copyDir(from, to, st, work);
     } else if (type === S_IFLNK) this.copySymlink(from, to, st);
     else if (type === S_IFREG) await this.copyFile(from, to, st);
     else this.report.fail(`tkl: cannot copy '${this.show('src', from)}': special files are not copied`);
   }
 
-  private async copyDir(from: string, to: string, st: NodeStat): Promise<void> {
+  private copyDir(from: string, to: string, st: NodeStat, work: CopyStep[]): void {
     // Made first, looked at after: an existing directory is merged into, anything else refused.
     let created = true;
     try {
@@ -111,14 +133,17 @@ export class Copier {
       this.report.fail(cannotMsg('open directory', this.show('src', from), e));
       names = [];
     }
-    for (const n of names.sort()) {
+    work.push({ from, to, top: false, dir: { st, created } });
+    // Pushed last name first, so they are copied in name order.
+    names.sort();
+    for (let i = names.length - 1; i >= 0; i--) {
+      const n = names[i]!;
       if (!safeName(n)) {
         this.report.fail(`tkl: skipping an entry of '${this.show('src', from)}' with an unsafe name ${JSON.stringify(n)}`);
         continue;
       }
-      await this.copy(joinPath(from, n), joinPath(to, n), false);
+      work.push({ from: joinPath(from, n), to: joinPath(to, n), top: false, dir: null });
     }
-    this.finish(to, st, created, S_IFDIR);
   }
 
   private copySymlink(from: string, to: string, st: NodeStat): void {
@@ -287,16 +312,17 @@ function cannotMsg(action: string, what: string, e: unknown): string {
   return `tkl: cannot ${action} '${what}': ${reason(e)}`;
 }
 
-/** Totals for the progress bar: bytes and entries beneath `p` (not following links). */
+/** Totals for the progress bar: bytes and entries beneath `p` (not following links; no recursion, as copy). */
 export function measure(ops: FsOps, p: string, recursive: boolean): { bytes: number; entries: number } {
   let bytes = 0;
   let entries = 0;
-  const walk = (q: string, top: boolean): void => {
+  const todo = [p];
+  for (let q = todo.pop(), top = true; q !== undefined; q = todo.pop(), top = false) {
     let st: NodeStat;
     try {
       st = top && !recursive ? ops.stat(q) : ops.lstat(q);
     } catch {
-      return;
+      continue;
     }
     entries++;
     const type = st.mode & S_IFMT;
@@ -306,11 +332,10 @@ export function measure(ops: FsOps, p: string, recursive: boolean): { bytes: num
       try {
         names = ops.readdir(q);
       } catch {
-        return;
+        continue;
       }
-      for (const n of names) if (safeName(n)) walk(joinPath(q, n), false);
+      for (const n of names) if (safeName(n)) todo.push(joinPath(q, n));
     }
-  };
-  walk(p, true);
+  }
   return { bytes, entries };
 }

@@ -12,6 +12,7 @@ import type { Timespec } from '../vfs/time.js';
 import { existsSync, statSync } from 'node:fs';
 import type { Process } from '../api/boot.js';
 import type { ImageTarget } from './session.js';
+import { attributeNames, readFatAttributes } from './attrib_cmd.js';
 
 /** Parses each argument as an image address; host paths are a usage error here. */
 export function imageArgs(args: string[]): ImageAddress[] {
@@ -110,7 +111,13 @@ export function registerRead(p: Command): void {
         const all: Entry[] = [];
         const many = addrs.length > 1 || o.R;
         let first = true;
-        const listDir = (proc: Process, dir: string, shown: string): void => {
+        // ls -R walks with a stack of directories to list, not recursion: a tree as deep as
+        // PATH_MAX allows would overflow the JavaScript stack.
+        const listTree = (proc: Process, dir: string, shown: string): void => {
+          const todo: [string, string][] = [[dir, shown]];
+          for (let d = todo.pop(); d !== undefined; d = todo.pop()) listDir(proc, d[0], d[1], todo);
+        };
+        const listDir = (proc: Process, dir: string, shown: string, todo: [string, string][]): void => {
           checkInterrupt();
           let names: string[];
           try {
@@ -136,9 +143,11 @@ export function registerRead(p: Command): void {
             print(entries.map((x) => x.e), o.l ?? false);
           }
           if (o.R) {
-            for (const { e, st } of entries) {
+            // Last first: the subdirectories come off the stack in name order.
+            for (let i = entries.length - 1; i >= 0; i--) {
+              const { e, st } = entries[i]!;
               if (e.name === '.' || e.name === '..') continue;
-              if ((st.mode & S_IFMT) === S_IFDIR) listDir(proc, joinPath(dir, e.name), e.path);
+              if ((st.mode & S_IFMT) === S_IFDIR) todo.push([joinPath(dir, e.name), e.path]);
             }
           }
         };
@@ -155,7 +164,7 @@ export function registerRead(p: Command): void {
             status.fail(cannot('access', a.text, e));
             continue;
           }
-          if (x === null) listDir(t.proc, t.path, a.text);
+          if (x === null) listTree(t.proc, t.path, a.text);
           else {
             if (o.json) all.push(x.e);
             else print([x.e], o.l ?? false);
@@ -181,53 +190,73 @@ export function registerRead(p: Command): void {
         let files = 0;
         const { proc, path: root } = s.target(a!, false);
         if (!o.json) process.stdout.write(a!.text + '\n');
-        // With --json the tree is built as `tree -J` prints it: a node per entry, "contents"
-        // on each directory that was read, then a report of the counts.
-        const walk = (dir: string, shown: string, prefix: string, depth: number, into: TreeNode[] | null): void => {
+        // A stack of open directories (their sorted names and how far through them), not
+        // recursion: a tree as deep as PATH_MAX allows would overflow the JavaScript stack.
+        // With --json each level also holds the node whose "contents" it fills, as `tree -J`
+        // prints them (no "contents" on a directory that is empty or was not read).
+        interface Level {
+          dir: string;
+          shown: string;
+          prefix: string;
+          depth: number;
+          names: string[];
+          next: number;
+          node: TreeNode | null;
+        }
+        const open = (dir: string, shown: string, prefix: string, depth: number, node: TreeNode | null): Level | null => {
           checkInterrupt();
-          let names: string[];
           try {
-            names = proc.fs.readdir(dir).filter((n) => o.a || !n.startsWith('.')).sort();
+            const names = proc.fs.readdir(dir).filter((n) => o.a || !n.startsWith('.')).sort();
+            return { dir, shown, prefix, depth, names, next: 0, node };
           } catch (e) {
             status.fail(cannot('open directory', shown, e));
-            return;
+            return null;
           }
-          names.forEach((n, i) => {
-            const last = i === names.length - 1;
-            const p = joinPath(dir, n);
-            let st: Stat;
-            let target: string | undefined;
-            try {
-              st = proc.sys.lstat(p);
-              if ((st.mode & S_IFMT) === S_IFLNK) target = proc.sys.readlink(p);
-            } catch (e) {
-              status.fail(cannot('access', joinPath(shown, n), e));
-              return;
-            }
-            const isDir = (st.mode & S_IFMT) === S_IFDIR;
-            let node: TreeNode | null = null;
-            if (into !== null) {
-              node = { type: treeType(st.mode), name: n, ...(target !== undefined ? { target } : {}) };
-              into.push(node);
-            } else process.stdout.write(`${prefix}${last ? '└── ' : '├── '}${n}${target !== undefined ? ` -> ${target}` : ''}\n`);
-            if (isDir) {
-              dirs++;
-              if (depth < maxDepth) {
-                const contents: TreeNode[] | null = node !== null ? [] : null;
-                walk(p, joinPath(shown, n), prefix + (last ? '    ' : '│   '), depth + 1, contents);
-                if (node !== null && contents!.length > 0) node.contents = contents!;
-              }
-            } else files++;
-          });
         };
-        if (o.json) {
-          const contents: TreeNode[] = [];
-          walk(root, a!.text, '', 1, contents);
-          const top: TreeNode = { type: 'directory', name: a!.text, ...(contents.length > 0 ? { contents } : {}) };
-          printJson([top, { type: 'report', directories: dirs, files }]);
+        const stack: Level[] = [];
+        const topNode: TreeNode | null = o.json ? { type: 'directory', name: a!.text, contents: [] } : null;
+        const top = open(root, a!.text, '', 1, topNode);
+        if (top !== null) stack.push(top);
+        while (stack.length > 0) {
+          const lv = stack[stack.length - 1]!;
+          if (lv.next === lv.names.length) {
+            stack.pop();
+            if (lv.node?.contents?.length === 0) delete lv.node.contents;
+            continue;
+          }
+          const n = lv.names[lv.next++]!;
+          const last = lv.next === lv.names.length;
+          const p = joinPath(lv.dir, n);
+          let st: Stat;
+          let target: string | undefined;
+          try {
+            st = proc.sys.lstat(p);
+            if ((st.mode & S_IFMT) === S_IFLNK) target = proc.sys.readlink(p);
+          } catch (e) {
+            status.fail(cannot('access', joinPath(lv.shown, n), e));
+            continue;
+          }
+          const isDir = (st.mode & S_IFMT) === S_IFDIR;
+          let node: TreeNode | null = null;
+          if (lv.node !== null) {
+            node = { type: treeType(st.mode), name: n, ...(target !== undefined ? { target } : {}) };
+            lv.node.contents!.push(node);
+          } else process.stdout.write(`${lv.prefix}${last ? '└── ' : '├── '}${n}${target !== undefined ? ` -> ${target}` : ''}\n`);
+          if (isDir) {
+            dirs++;
+            if (lv.depth < maxDepth) {
+              if (node !== null) node.contents = [];
+              const sub = open(p, joinPath(lv.shown, n), lv.prefix + (last ? '    ' : '│   '), lv.depth + 1, node);
+              if (sub !== null) stack.push(sub);
+              else if (node !== null) delete node.contents;
+            }
+          } else files++;
+        }
+        if (topNode !== null) {
+          if (topNode.contents?.length === 0) delete topNode.contents;
+          printJson([topNode, { type: 'report', directories: dirs, files }]);
           return;
         }
-        walk(root, a!.text, '', 1, null);
         process.stdout.write(`\n${dirs} director${dirs === 1 ? 'y' : 'ies'}, ${files} file${files === 1 ? '' : 's'}\n`);
       });
     });
@@ -280,10 +309,12 @@ export function registerRead(p: Command): void {
         for (const a of addrs) {
           let x: Statx;
           let target: string | undefined;
+          let fat: number | null = null;
           try {
             const sys = s.target(a, false).proc.sys;
             x = sys.statx(AT_FDCWD, a.path, o.dereference ? 0 : AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME);
             if ((x.mode & S_IFMT) === S_IFLNK) target = sys.readlink(a.path);
+            else fat = fatAttributesOf(sys, a.path);
           } catch (e) {
             if (e instanceof CliError) throw e;
             status.fail(cannot('stat', a.text, e));
@@ -295,6 +326,7 @@ export function registerRead(p: Command): void {
               ino: x.ino, nlink: x.nlink, uid: x.uid, gid: x.gid, rdev: [x.rdevMajor, x.rdevMinor], dev: [x.devMajor, x.devMinor],
               atime: isoTime(x.atime), mtime: isoTime(x.mtime), ctime: isoTime(x.ctime),
               btime: x.mask & STATX_BTIME ? isoTime(x.btime) : null, ...(target !== undefined ? { target } : {}),
+              ...(fat !== null ? { fatAttributes: attributeNames(fat) } : {}),
             });
             continue;
           }
@@ -304,13 +336,23 @@ export function registerRead(p: Command): void {
               `  Size: ${String(x.size).padEnd(15)} Blocks: ${String(x.blocks).padEnd(10)} IO Block: ${String(x.blksize).padEnd(6)} ${typeName(x.mode)}\n` +
               `Device: ${x.devMajor},${x.devMinor}\tInode: ${String(x.ino).padEnd(11)} Links: ${x.nlink}\n` +
               `Access: (${perm}/${modeString(x.mode)})  Uid: ${x.uid}  Gid: ${x.gid}\n` +
-              `Access: ${isoTime(x.atime)}\nModify: ${isoTime(x.mtime)}\nChange: ${isoTime(x.ctime)}\n Birth: ${x.mask & STATX_BTIME ? isoTime(x.btime) : '-'}\n`,
+              `Access: ${isoTime(x.atime)}\nModify: ${isoTime(x.mtime)}\nChange: ${isoTime(x.ctime)}\n Birth: ${x.mask & STATX_BTIME ? isoTime(x.btime) : '-'}\n` +
+              (fat !== null ? ` Attrs: ${attributeNames(fat).join(' ') || '-'}\n` : ''),
           );
         }
         // One address: its object (nothing when it failed); several: an array of those that worked.
         if (o.json && (addrs.length > 1 || out.length === 1)) printJson(addrs.length === 1 ? out[0] : out);
       });
     });
+}
+
+/** FAT attributes of `path` for stat, null elsewhere (or when they cannot be read: stat itself worked). */
+function fatAttributesOf(sys: Sys, path: string): number | null {
+  try {
+    return readFatAttributes(sys, path);
+  } catch {
+    return null;
+  }
 }
 
 function print(entries: Entry[], long: boolean): void {

@@ -315,7 +315,12 @@ Examples:
         for (const a of addrs) {
           const { proc, path } = s.target(a, true);
           try {
-            if (o.create !== false) proc.sys.close(proc.sys.openat(AT_FDCWD, path, O_CREAT | O_WRONLY, 0o666));
+            try {
+              if (o.create !== false) proc.sys.close(proc.sys.openat(AT_FDCWD, path, O_CREAT | O_WRONLY, 0o666));
+            } catch (e) {
+              // As GNU touch: a directory cannot be opened for writing, but its times can change.
+              if ((e as { code?: string }).code !== 'EISDIR') throw e;
+            }
             proc.sys.utimensat(AT_FDCWD, path, times, 0);
           } catch (e) {
             if (o.create === false && (e as { code?: string }).code === 'ENOENT') continue;
@@ -351,48 +356,75 @@ Examples:
     });
 }
 
-/** Removes `p` and everything beneath it, as rm -r: each failure is reported and the rest goes on. Returns whether all went. */
-function removeTree(ops: FsOps, p: string, fail: (path: string, e: unknown) => void): boolean {
-  try {
-    const st = ops.lstat(p);
-    if ((st.mode & S_IFMT) === S_IFDIR) {
-      let ok = true;
-      for (const n of ops.readdir(p)) ok = removeTree(ops, `${p}/${n}`, fail) && ok;
-      if (!ok) return false;
-      ops.rmdir(p);
-    } else ops.unlink(p);
-    return true;
-  } catch (e) {
-    fail(p, e);
-    return false;
+/**
+ * Removes `top` and everything beneath it, as rm -r: each failure is reported and the rest goes
+ * on; a directory is removed once its entries have gone, and kept when one of them could not
+ * be. A stack, not recursion: a tree as deep as PATH_MAX allows would overflow the JavaScript
+ * stack. Returns whether everything went.
+ */
+function removeTree(ops: FsOps, top: string, fail: (path: string, e: unknown) => void): boolean {
+  interface Item {
+    p: string;
+    emptied: boolean;
+    parent: Item | null;
+    failed: boolean;
   }
+  let ok = true;
+  const failed = (x: Item, e: unknown): void => {
+    fail(x.p, e);
+    ok = false;
+    for (let q = x.parent; q !== null && !q.failed; q = q.parent) q.failed = true;
+  };
+  const todo: Item[] = [{ p: top, emptied: false, parent: null, failed: false }];
+  for (let x = todo.pop(); x !== undefined; x = todo.pop()) {
+    try {
+      if (x.emptied) {
+        if (!x.failed) ops.rmdir(x.p);
+        continue;
+      }
+      if ((ops.lstat(x.p).mode & S_IFMT) !== S_IFDIR) {
+        ops.unlink(x.p);
+        continue;
+      }
+      const names = ops.readdir(x.p);
+      x.emptied = true;
+      todo.push(x);
+      for (const n of names) todo.push({ p: `${x.p}/${n}`, emptied: false, parent: x, failed: false });
+    } catch (e) {
+      failed(x, e);
+    }
+  }
+  return ok;
 }
 
-/** Calls `fn` on `top` and, with `recursive`, on everything beneath it (symlinks not followed). */
+/**
+ * Calls `fn` on `top` and, with `recursive`, on everything beneath it (symlinks not followed),
+ * a directory before its entries. A stack, not recursion (see removeTree).
+ */
 function walkApply(
   proc: Process, top: string, recursive: boolean, fn: (p: string, st: { mode: number }) => void, status: Status, shown: string,
 ): void {
-  const visit = (p: string): void => {
+  const todo = [top];
+  for (let p = todo.pop(); p !== undefined; p = todo.pop()) {
     checkInterrupt();
     let st;
     try {
       st = proc.sys.lstat(p);
     } catch (e) {
       status.fail(cannot('access', shown + p.slice(top.length), e));
-      return;
+      continue;
     }
     fn(p, st);
-    if (!recursive || (st.mode & S_IFMT) !== S_IFDIR) return;
+    if (!recursive || (st.mode & S_IFMT) !== S_IFDIR) continue;
     let names: string[];
     try {
       names = proc.fs.readdir(p);
     } catch (e) {
       status.fail(cannot('open directory', shown + p.slice(top.length), e));
-      return;
+      continue;
     }
-    for (const n of names) visit(`${p.replace(/\/+$/, '')}/${n}`);
-  };
-  visit(top);
+    for (let i = names.length - 1; i >= 0; i--) todo.push(`${p.replace(/\/+$/, '')}/${names[i]}`);
+  }
 }
 
 /** True when `path` (not followed if a symlink) is the root directory of `proc`'s filesystem. */

@@ -7,6 +7,7 @@
 import { E } from '../kernel/errno.js';
 import type { WaitQueue } from '../kernel/wait_queue.js';
 import type { Inode } from './inode.js';
+import type { Cred } from '../kernel/cred.js';
 import type { PathRef } from './mount.js';
 
 export const FMODE_READ = 1;
@@ -29,8 +30,8 @@ export interface FileOps {
   llseek?(f: File, offset: number, whence: number): number;
   /** Called once when the last reference to the File goes. */
   release?(f: File): void;
-  /** ioctl(2). Errors: ENOTTY by default. */
-  ioctl?(f: File, request: number, arg: unknown): number;
+  /** ioctl(2), for the caller `cred`; `request` is unsigned. Errors: ENOTTY by default. */
+  ioctl?(f: File, request: number, arg: unknown, cred: Cred): number;
   fsync?(f: File, datasync: boolean): void;
 }
 

@@ -16,6 +16,9 @@ export const regularFileOps: FileOps = {
   fsync(f, datasync) {
     f.inode.fsync(datasync);
   },
+  ioctl(f, request, arg, cred) {
+    return f.inode.ioctl(f, request, arg, cred);
+  },
 };
 
 export const directoryOps: FileOps = {
@@ -37,6 +40,9 @@ export const directoryOps: FileOps = {
   },
   fsync(f, datasync) {
     f.inode.fsync(datasync);
+  },
+  ioctl(f, request, arg, cred) {
+    return f.inode.ioctl(f, request, arg, cred);
   },
 };
 

@@ -7,7 +7,8 @@
 
 import { S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, S_IFIFO, S_IFCHR, S_IFBLK, S_IFSOCK } from '../abi/linux/stat.js';
 import { E } from '../kernel/errno.js';
-import type { FileOps } from './file.js';
+import type { File, FileOps } from './file.js';
+import type { Cred } from '../kernel/cred.js';
 import type { SuperBlock } from './superblock.js';
 import type { Timespec } from './time.js';
 
@@ -242,6 +243,14 @@ export abstract class Inode {
   /** Removes xattr `name`. Errors: ENODATA when absent. */
   removexattr(name: string): void {
     throw E.EOPNOTSUPP;
+  }
+
+  /**
+   * ioctl(2) on a regular file or directory of this filesystem (Linux's f_op->unlocked_ioctl),
+   * for the caller `cred`. Errors: ENOTTY for a request the filesystem does not know.
+   */
+  ioctl(f: File, request: number, arg: unknown, cred: Cred): number {
+    throw E.ENOTTY;
   }
 
   // ---- opening ---------------------------------------------------------------------------

@@ -7,6 +7,8 @@ import type { HostOps } from '../host/host_ops.js';
 import type { Inode } from './inode.js';
 import type { Clock } from './time.js';
 import type { Kernel } from '../kernel/kernel.js';
+import { errno } from '../kernel/errno.js';
+import { EINVAL } from '../abi/linux/errno.js';
 
 /** statfs(2)'s answer, in Linux's struct statfs terms. */
 export interface StatFs {
@@ -103,4 +105,13 @@ export function parseMountData(data: string): Map<string, string> {
     else m.set(part.slice(0, eq), part.slice(eq + 1));
   }
   return m;
+}
+
+/** Parses a size mount option (tmpfs `size=`, `cache=`): bytes with an optional k/m/g/t suffix. Errors: EINVAL. */
+export function parseSize(v: string | undefined, dflt: number): number {
+  if (v === undefined) return dflt;
+  const m = /^(\d+)([kmgtKMGT]?)$/.exec(v);
+  if (!m) throw errno(EINVAL, `bad size '${v}'`);
+  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
+  return Number(m[1]) * mult;
 }

@@ -4,7 +4,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync, existsSync, symlinkSync, readdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync, existsSync, symlinkSync, readdirSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { tkl, sh, have, scratch } from './harness.js';
 
@@ -112,9 +112,44 @@ test('mkdir, mv, rm, touch, truncate, chmod change the image as fsck.fat and mdi
     assert.match(mdir.out, /note\s+txt\s+102400/i);
     assert.doesNotMatch(mdir.out, /gone/i);
     assert.match(sh(`mattrib -i '${img}' ::/moved/z/note.txt`).out, /^\s*A?\s*R\s/m, 'read-only attribute from chmod a-w');
-    const bad = tkl(['chmod', '0444', `${img}:/moved/z/note.txt`]);
-    assert.equal(bad.code, 1, 'execute bits cannot change on vfat (EPERM, as Linux says without "quiet")');
+    // As Linux vfat: a mode FAT cannot store is ignored without an error; setuid is EPERM.
+    const odd = tkl(['chmod', '0444', `${img}:/moved/z/note.txt`]);
+    assert.deepEqual([odd.code, odd.err], [0, ''], 'execute bits cannot change on vfat: ignored, as Linux does');
+    assert.equal(JSON.parse(tkl(['stat', '--json', `${img}:/moved/z/note.txt`]).out).mode, 0o555);
+    const bad = tkl(['chmod', '4755', `${img}:/moved/z/note.txt`]);
+    assert.equal(bad.code, 1, 'setuid cannot exist on vfat (EPERM, as Linux says without "quiet")');
     assert.match(bad.err, /Operation not permitted/);
+    const fsck = sh(`fsck.fat -n '${img}'`);
+    assert.equal(fsck.code, 0, fsck.out);
+  } finally {
+    s.done();
+  }
+});
+
+test('cp -p and mv from the host into FAT: modes FAT cannot hold are dropped quietly, times kept, exit 0', { skip }, () => {
+  const s = scratch();
+  try {
+    const img = fatImage(s.dir);
+    const host = join(s.dir, 'h');
+    mkdirSync(join(host, 'sub'), { recursive: true });
+    writeFileSync(join(host, 'sub', 'a.txt'), 'a\n');
+    writeFileSync(join(host, 'b.txt'), 'b\n');
+    chmodSync(join(host, 'sub', 'a.txt'), 0o640);
+    chmodSync(join(host, 'b.txt'), 0o600);
+    chmodSync(join(host, 'sub'), 0o750);
+    const when = new Date(Date.UTC(2020, 0, 2, 3, 4, 6));
+    utimesSync(join(host, 'sub', 'a.txt'), when, when);
+    utimesSync(join(host, 'b.txt'), when, when);
+    let r = tkl(['cp', '-rp', join(host, 'sub'), `${img}:/`]);
+    assert.deepEqual([r.code, r.err], [0, ''], 'Linux cp -p onto vfat says nothing: chmod succeeds there');
+    const st = JSON.parse(tkl(['stat', '--json', `${img}:/sub/a.txt`]).out);
+    assert.equal(st.mode, 0o755, "vfat's mode from the mount's mask, not the host's");
+    assert.equal(st.mtime, '2020-01-02T03:04:06.000000000Z');
+    r = tkl(['mv', join(host, 'b.txt'), `${img}:/`]);
+    assert.deepEqual([r.code, r.err], [0, '']);
+    assert.equal(existsSync(join(host, 'b.txt')), false, 'the source is gone after the move');
+    assert.equal(JSON.parse(tkl(['stat', '--json', `${img}:/b.txt`]).out).mtime, '2020-01-02T03:04:06.000000000Z');
+    assert.equal(sh(`mtype -i '${img}' ::/b.txt`).out, 'b\n');
     const fsck = sh(`fsck.fat -n '${img}'`);
     assert.equal(fsck.code, 0, fsck.out);
   } finally {

@@ -229,7 +229,7 @@ test('info on FAT tells the boot sector, FSInfo and dirty state as fsck.fat -v s
 });
 
 test('every command has --help with examples', () => {
-  const commands = ['ls', 'tree', 'cat', 'stat', 'cp', 'mv', 'mkdir', 'rm', 'ln', 'chmod', 'chown', 'touch', 'truncate', 'df', 'info', 'parts', 'mkfs', 'mkimage', 'demo', 'ping', 'nc', 'httpd', 'run'];
+  const commands = ['ls', 'tree', 'cat', 'stat', 'cp', 'mv', 'mkdir', 'rm', 'ln', 'chmod', 'chown', 'touch', 'truncate', 'attrib', 'df', 'info', 'parts', 'mkfs', 'mkimage', 'demo', 'ping', 'nc', 'httpd', 'run'];
   const listed = [...tkl(['--help']).out.matchAll(/^ {2}(\w+)/gm)].map((m) => m[1]!).filter((c) => c !== 'help' && c !== 'tkl');
   for (const c of listed) assert.ok(commands.includes(c), `'${c}' is checked here too`);
   for (const c of commands) {

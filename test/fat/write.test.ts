@@ -207,7 +207,18 @@ for (const [fat, size] of [[16, 48 * MIB], [32, 600 * MIB]] as const) {
   });
 }
 
-test('modes: umask/fmask/dmask/uid/gid options; chmod only toggles the read-only attribute', { skip: missingTools('mattrib') ?? false }, () => {
+/** The attribute letters mattrib prints for `path` (A, S, H, R in its fixed columns). */
+function mattribOf(img: string, path: string): string {
+  const line = run('mattrib', ['-i', img, `::${path}`]).stdout.split('\n')[0]!;
+  return line.slice(0, 8).replace(/ /g, '');
+}
+
+// Linux's vfat cannot be loop-mounted on this machine (no vfat in the kernel), so these are
+// checked against the behaviour documented for fs/fat/file.c's fat_setattr and
+// fat_sanitize_mode_change: EPERM only for an owner change or setuid/setgid/sticky (nothing
+// at all with `quiet`); a mode FAT cannot store is left as it was and the call succeeds; only
+// the write bits reach the disk, as the read-only attribute (directories: only with `rodir`).
+test('modes: umask/fmask/dmask/uid/gid; chmod as Linux vfat (unstorable modes ignored, EPERM only for owners and setuid)', { skip: missingTools('mattrib') ?? false }, () => {
   const { dir, cleanup } = tempDir();
   try {
     const img = sparseImage(dir, 'm.img', 8 * MIB);
@@ -217,21 +228,74 @@ test('modes: umask/fmask/dmask/uid/gid options; chmod only toggles the read-only
     let { k } = mountImage(img, 'uid=1000,gid=100,fmask=0133,dmask=0022');
     k.fs.mkdir('/mnt/fat/d');
     k.fs.writeFile('/mnt/fat/d/f', 'x');
+    const mode = (p: string): number => k.sys.stat(p).mode & 0o7777;
     let st = k.sys.stat('/mnt/fat/d/f');
     assert.deepEqual([st.mode & 0o7777, st.uid, st.gid], [0o644, 1000, 100]);
-    assert.equal(k.sys.stat('/mnt/fat/d').mode & 0o7777, 0o755);
+    assert.equal(mode('/mnt/fat/d'), 0o755);
     k.sys.chmod('/mnt/fat/d/f', 0o444);
-    assert.equal(k.sys.stat('/mnt/fat/d/f').mode & 0o7777, 0o444);
-    assert.equal(code(() => k.sys.chmod('/mnt/fat/d/f', 0o700)), 'EPERM');
-    assert.equal(code(() => k.sys.chmod('/mnt/fat/d/f', 0o4644)), 'EPERM');
-    k.sys.umount2('/mnt/fat');
-    // mtools sees the read-only attribute tkl set.
-    assert.match(run('mattrib', ['-i', img, '::/d/f']).stdout, /^\s*A\s+R\s+::\/d\/f/m);
-    ({ k } = mountImage(img, 'umask=077'));
+    assert.equal(mode('/mnt/fat/d/f'), 0o444, 'all write bits off: the read-only attribute');
+    // Read or execute bits that differ, or some but not all write bits: succeeds, changes nothing.
+    for (const m of [0o700, 0o400, 0o000, 0o111, 0o666 & ~0o040]) {
+      assert.equal(k.sys.chmod('/mnt/fat/d/f', m), 0, `chmod ${m.toString(8)}`);
+      assert.equal(mode('/mnt/fat/d/f'), 0o444, `chmod ${m.toString(8)} leaves the mode`);
+    }
+    k.sys.chmod('/mnt/fat/d/f', 0o755); // & ~fmask 0133 = 0644: r and x as they are, every write bit the mask allows
+    assert.equal(mode('/mnt/fat/d/f'), 0o644);
+    k.sys.chmod('/mnt/fat/d/f', 0o640);
+    assert.equal(mode('/mnt/fat/d/f'), 0o644, 'some write bits: ignored');
+    // What FAT cannot express at all, and other owners: EPERM.
+    for (const m of [0o4644, 0o2644, 0o1644]) assert.equal(code(() => k.sys.chmod('/mnt/fat/d/f', m)), 'EPERM');
+    assert.equal(code(() => k.sys.chown('/mnt/fat/d/f', 0, -1)), 'EPERM');
+    assert.equal(code(() => k.sys.chown('/mnt/fat/d/f', -1, 0)), 'EPERM');
+    assert.equal(k.sys.chown('/mnt/fat/d/f', 1000, 100), 0, 'the mount\'s own owner is fine');
+    // A directory cannot hold the read-only attribute without rodir: a-w is ignored.
+    assert.equal(k.sys.chmod('/mnt/fat/d', 0o555), 0);
+    assert.equal(mode('/mnt/fat/d'), 0o755);
+    // The mode is dropped but the rest of the same setattr (here the times) still applies.
+    const sb = k.kernel.mountList.find((m) => m.sb.fsType.name === 'vfat')!.sb as FatSuper;
+    const f = sb.root.lookup('d')!.lookup('f')!;
+    f.setattr({ mode: 0o100700, mtime: { sec: 1_600_000_000, nsec: 0 }, atime: { sec: 1_600_000_000, nsec: 0 } });
     st = k.sys.stat('/mnt/fat/d/f');
-    assert.equal(st.mode & 0o7777, 0o500);
-    assert.equal(k.sys.stat('/mnt/fat/d').mode & 0o7777, 0o700);
+    assert.deepEqual([st.mode & 0o7777, st.mtime.sec], [0o644, 1_600_000_000]);
+    k.sys.chmod('/mnt/fat/d/f', 0o444);
     k.sys.umount2('/mnt/fat');
+    // mtools sees the read-only attribute tkl set, and nothing on the directory.
+    assert.equal(mattribOf(img, '/d/f'), 'AR');
+    assert.equal(mattribOf(img, '/d'), '');
+    ({ k } = mountImage(img, 'umask=077'));
+    assert.equal(mode('/mnt/fat/d/f'), 0o500);
+    assert.equal(mode('/mnt/fat/d'), 0o700);
+    k.sys.umount2('/mnt/fat');
+    // quiet: refused changes succeed and change nothing.
+    ({ k } = mountImage(img, 'quiet'));
+    assert.equal(k.sys.chmod('/mnt/fat/d/f', 0o4755), 0);
+    assert.equal(k.sys.chown('/mnt/fat/d/f', 1234, 1234), 0);
+    st = k.sys.stat('/mnt/fat/d/f');
+    assert.deepEqual([st.mode & 0o7777, st.uid, st.gid], [0o555, 0, 0]);
+    k.sys.umount2('/mnt/fat');
+    // rodir: a directory's write bits become its read-only attribute, and back.
+    ({ k } = mountImage(img, 'rodir'));
+    k.sys.chmod('/mnt/fat/d', 0o555);
+    assert.equal(mode('/mnt/fat/d'), 0o555);
+    k.sys.umount2('/mnt/fat');
+    assert.equal(mattribOf(img, '/d'), 'R');
+    ({ k } = mountImage(img));
+    assert.equal(mode('/mnt/fat/d'), 0o755, 'without rodir the attribute does not show');
+    k.sys.utimensat(AT_FDCWD, '/mnt/fat/d', null, 0); // rewrites the entry: the attribute stays
+    k.sys.umount2('/mnt/fat');
+    assert.equal(mattribOf(img, '/d'), 'R');
+    ({ k } = mountImage(img, 'rodir'));
+    assert.equal(mode('/mnt/fat/d'), 0o555);
+    k.sys.chmod('/mnt/fat/d', 0o777);
+    assert.equal(mode('/mnt/fat/d'), 0o755);
+    k.sys.umount2('/mnt/fat');
+    assert.equal(mattribOf(img, '/d'), '');
+    // A mask that takes every write bit away leaves the attribute alone: chmod cannot clear it.
+    ({ k } = mountImage(img, 'fmask=0222'));
+    assert.equal(mode('/mnt/fat/d/f'), 0o555);
+    assert.equal(k.sys.chmod('/mnt/fat/d/f', 0o777), 0);
+    k.sys.umount2('/mnt/fat');
+    assert.equal(mattribOf(img, '/d/f'), 'AR');
     assertFsckClean(img);
   } finally {
     cleanup();

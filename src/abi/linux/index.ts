@@ -7,3 +7,4 @@ export * from './poll.js';
 export * from './limits.js';
 export * from './time.js';
 export * from './socket.js';
+export * from './msdos_fs.js';

@@ -11,7 +11,7 @@ import { EXT4_SUPER_MAGIC as STATFS_MAGIC, MS_RDONLY, MS_SYNCHRONOUS } from '../
 import { E, errno } from '../../kernel/errno.js';
 import type { HostOps } from '../../host/host_ops.js';
 import type { FileSystemType, MountContext, StatFs, SuperBlock } from '../../vfs/superblock.js';
-import { parseMountData } from '../../vfs/superblock.js';
+import { parseMountData, parseSize } from '../../vfs/superblock.js';
 import type { Clock } from '../../vfs/time.js';
 import { crc16, crc32c, crc32cU32 } from './crc.js';
 import {
@@ -256,7 +256,8 @@ export class Ext4Fs implements SuperBlock {
     this.syncMode = (ctx.flags & MS_SYNCHRONOUS) !== 0 || this.opts.has('sync');
 
     // 5. The caches and the group descriptors.
-    this.cache = new BufferCache(device, bs, { capacity: 64 * 1024 * 1024, autoWriteback: false });
+    // cache=SIZE (tkl's own option): the clean blocks kept; dirty ones stay until the commit.
+    this.cache = new BufferCache(device, bs, { capacity: parseSize(this.opts.get('cache'), 64 * 1024 * 1024), autoWriteback: false });
     (this as { scratch: Uint8Array }).scratch = new Uint8Array(bs);
     (this as { stage: Uint8Array }).stage = new Uint8Array(STAGE_BYTES);
     this.ra = new ReadAhead(this.cache, bs);
@@ -1046,6 +1047,7 @@ export class Ext4Fs implements SuperBlock {
     const parts = [this.readOnly ? 'ro' : 'rw', 'relatime'];
     if (this.syncMode) parts.push('sync');
     if (this.journal !== null) parts.push('data=ordered');
+    if (this.opts.has('cache')) parts.push(`cache=${this.opts.get('cache')}`);
     return parts.join(',');
   }
 
@@ -1238,6 +1240,7 @@ const KNOWN_OPTIONS = new Set([
   'ro', 'rw', 'sync', 'async', 'dirsync', 'noload', 'norecovery', 'errors', 'user_xattr', 'nouser_xattr', 'acl', 'noacl', 'barrier', 'nobarrier',
   'data', 'commit', 'relatime', 'noatime', 'nodelalloc', 'delalloc', 'discard', 'nodiscard', 'journal_checksum',
   'block_validity', 'noblock_validity', 'auto_da_alloc', 'noauto_da_alloc', 'init_itable', 'noinit_itable',
+  'cache',
 ]);
 
 const ZERO2 = new Uint8Array(2);

@@ -117,17 +117,18 @@ export class FatTable {
   }
 
   /**
-   * The clusters of the chain starting at `first` (empty for 0). Errors: EUCLEAN naming
-   * `what` for a link outside the volume, to a free or bad cluster, or a loop.
+   * The clusters of the chain starting at `first` (empty for 0), at most `limit` of them.
+   * Errors: EUCLEAN naming `what` for a link outside the volume, to a free or bad cluster,
+   * or a chain longer than the volume or `limit` (a loop).
    */
-  chain(first: number, what: string): number[] {
+  chain(first: number, what: string, limit = this.maxCluster): number[] {
     const out: number[] = [];
     if (first === 0) return out;
     let c = first;
     for (;;) {
       if (!this.validCluster(c)) throw errno(EUCLEAN, `vfat: ${what}: cluster chain points to invalid cluster ${c}`);
       out.push(c);
-      if (out.length > this.maxCluster) throw errno(EUCLEAN, `vfat: ${what}: cluster chain loops`);
+      if (out.length > limit) throw errno(EUCLEAN, `vfat: ${what}: cluster chain loops (or is longer than ${limit} clusters)`);
       const next = this.get(c);
       if (this.isEoc(next)) return out;
       if (next === 0 || next === this.bad) throw errno(EUCLEAN, `vfat: ${what}: cluster chain runs into ${next === 0 ? 'a free' : 'a bad'} cluster after ${c}`);

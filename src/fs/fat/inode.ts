@@ -9,13 +9,16 @@
 // unsupported (EPERM/EOPNOTSUPP from the Inode defaults); chown to another owner is EPERM.
 
 import { RENAME_EXCHANGE } from '../../abi/linux/fcntl.js';
-import { DT_DIR, DT_REG, S_IFMT, modeToDtype } from '../../abi/linux/stat.js';
-
-const S_IWUGO = 0o222;
+import { DT_DIR, DT_REG, S_IFDIR, S_IFMT, S_IFREG, modeToDtype } from '../../abi/linux/stat.js';
 import { E, errno } from '../../kernel/errno.js';
 import { EUCLEAN } from '../../abi/linux/errno.js';
 import { Inode, type DirEmit, type NewInode, type SetAttr } from '../../vfs/inode.js';
 import type { Timespec } from '../../vfs/time.js';
+import type { File } from '../../vfs/file.js';
+import type { Cred } from '../../kernel/cred.js';
+import { ownerOrCapable } from '../../vfs/permission.js';
+import { mntWantWrite } from '../../vfs/vfs_ops.js';
+import { FAT_IOCTL_GET_ATTRIBUTES, FAT_IOCTL_SET_ATTRIBUTES } from '../../abi/linux/msdos_fs.js';
 import type { BufferHead } from '../../block/buffer_cache.js';
 import {
   ATTR_ARCHIVE, ATTR_DIRECTORY, ATTR_LONG_NAME, ATTR_LONG_NAME_MASK, ATTR_READ_ONLY, ATTR_VOLUME_ID, DIR_ATTR,
@@ -63,6 +66,11 @@ function put32(raw: Uint8Array, at: number, v: number): void {
   raw[at + 3] = (v >>> 24) & 0xff;
 }
 const EMPTY = new Uint8Array(0);
+const S_IWUGO = 0o222;
+/** The attribute bits an inode keeps (Linux's ATTR_UNUSED plus read-only and directory). */
+const ATTR_KEPT = 0x3f;
+/** FAT_VALID_MODE: the only mode bits a FAT inode can have (no setuid, setgid or sticky). */
+const FAT_VALID_MODE = S_IFREG | S_IFDIR | 0o777;
 
 export class FatInode extends Inode {
   readonly sb: FatSuper;
@@ -124,7 +132,9 @@ export class FatInode extends Inode {
 
   private chain(): number[] {
     if (this.clusters === null) {
-      this.clusters = this.sb.fat.chain(this.start, `inode ${this.ino}`);
+      // A directory is at most FAT's 65,536 entries: a longer chain (a loop) is found early.
+      const limit = this.isDir ? Math.ceil(MAX_DIR_BYTES / this.sb.geo.clusterSize) : undefined;
+      this.clusters = this.sb.fat.chain(this.start, `inode ${this.ino}`, limit);
       if (this.isReg && this.clusters.length < Math.ceil(this.size / this.sb.geo.clusterSize)) {
         throw errno(EUCLEAN, `vfat: inode ${this.ino}: file of ${this.size} bytes has only ${this.clusters.length} clusters`);
       }
@@ -352,24 +362,35 @@ export class FatInode extends Inode {
   // ---- attributes ------------------------------------------------------------------------------
 
   /**
-   * Linux's fat_setattr: a size change truncates or extends; a mode change must be one FAT
-   * can hold (only the write bits, which become the read-only attribute) and an owner change
-   * must keep the mount's uid/gid, else EPERM (unless mounted with `quiet`).
+   * Linux's fat_setattr (fs/fat/file.c). Refused outright, EPERM (or a silent no-op when
+   * mounted with `quiet`): an owner or group other than the mount's, and mode bits FAT
+   * cannot even express (setuid, setgid, sticky). A mode FAT cannot store exactly is not an
+   * error but is left unchanged ("relax the permission check of fat_setattr()", Linux 2.6.28),
+   * while the call's other changes (size, times) still apply — so `cp -p` and `chmod 0700`
+   * succeed on vfat. Only the write bits map to the disk, as the read-only attribute.
+   * Errors: EPERM, EISDIR (size on a directory), EFBIG, ENOSPC.
    */
   override setattr(attr: SetAttr): void {
-    if (attr.uid !== undefined && attr.uid !== this.uid && !this.sb.opts.quiet) throw E.EPERM;
-    if (attr.gid !== undefined && attr.gid !== this.gid && !this.sb.opts.quiet) throw E.EPERM;
-    let mode: number | undefined;
-    if (attr.mode !== undefined) mode = this.sanitizeMode(attr.mode);
+    const o = this.sb.opts;
+    const refused =
+      (attr.uid !== undefined && attr.uid !== o.uid) ||
+      (attr.gid !== undefined && attr.gid !== o.gid) ||
+      (attr.mode !== undefined && (attr.mode & ~FAT_VALID_MODE) !== 0);
+    if (refused) {
+      if (o.quiet) return;
+      throw E.EPERM;
+    }
+    const mode = attr.mode === undefined ? undefined : this.sanitizeMode(attr.mode);
     if (attr.size !== undefined) {
       if (!this.isReg) throw E.EISDIR;
       this.resize(attr.size);
       this.mtime = this.ctime = truncateMtime(attr.mtime ?? this.sb.clock.now());
       this.attr |= ATTR_ARCHIVE;
     }
-    if (mode !== undefined && mode !== this.mode) {
-      const writable = (mode & S_IWUGO) !== 0;
-      if (this.isReg) this.attr = writable ? this.attr & ~ATTR_READ_ONLY : this.attr | ATTR_READ_ONLY;
+    if (mode !== undefined) {
+      // fat_make_attrs: the mode speaks for the read-only attribute only where it can hold it;
+      // elsewhere the attribute on disk is kept as it was.
+      if (this.canHoldReadOnly()) this.attr = mode & S_IWUGO ? this.attr & ~ATTR_READ_ONLY : this.attr | ATTR_READ_ONLY;
       this.mode = mode;
     }
     // Times as FAT keeps them, also in memory (fat_truncate_time): what stat shows survives a remount.
@@ -379,22 +400,31 @@ export class FatInode extends Inode {
     this.syncEntry();
   }
 
-  /** fat_sanitize_mode_change: the mode FAT ends up storing, or EPERM. */
+  /**
+   * fat_sanitize_mode_change: the mode FAT would store for a request, or undefined when it
+   * cannot store it. After the mount's fmask/dmask, the read and execute bits must be the
+   * ones the inode has, and the write bits all (that the mask leaves) or none — none only
+   * where the read-only attribute can stand for it (canHoldReadOnly).
+   */
   private sanitizeMode(mode: number): number | undefined {
-    const mask = this.isDir ? this.sb.opts.dmask : this.sb.opts.fmask;
+    const mask = this.isReg ? this.sb.opts.fmask : this.sb.opts.dmask;
     const perm = mode & 0o777 & ~mask;
-    const quiet = this.sb.opts.quiet;
-    if ((perm & 0o555) !== (this.mode & 0o555) || mode & 0o7000) {
-      if (quiet) return undefined;
-      throw E.EPERM;
-    }
-    const allW = 0o222 & ~mask;
-    const w = perm & 0o222;
-    if (this.isReg ? w !== 0 && w !== allW : w !== allW) {
-      if (quiet) return undefined;
-      throw E.EPERM;
-    }
-    return (this.mode & S_IFMT) | (this.isReg && w === 0 ? perm : (perm & ~0o222) | allW);
+    if ((perm & 0o555) !== (this.mode & 0o555)) return undefined;
+    const w = perm & S_IWUGO;
+    const allW = S_IWUGO & ~mask;
+    if (this.canHoldReadOnly() ? w !== 0 && w !== allW : w !== allW) return undefined;
+    return (this.mode & S_IFMT) | perm;
+  }
+
+  /**
+   * fat_mode_can_hold_ro: whether the write bits stand for the read-only attribute. Not for
+   * directories unless mounted with `rodir` (Windows ignores the attribute on directories),
+   * and not when the mask leaves no write bit to take away.
+   */
+  private canHoldReadOnly(): boolean {
+    const o = this.sb.opts;
+    if (this.isDir && !o.rodir) return false;
+    return (S_IWUGO & ~(this.isDir ? o.dmask : o.fmask)) !== 0;
   }
 
   /** The access date only changes once a day: write the entry only then. */
@@ -559,13 +589,24 @@ export class FatInode extends Inode {
     return this.byName!.get(key) ?? this.byShort!.get(key);
   }
 
-  /** The inode of entry `e`, made once. */
+  /**
+   * The inode of entry `e`, made once. Errors: EUCLEAN for a directory entry whose first
+   * cluster is where this directory or one above it starts — the tree would be a cycle
+   * (fsck.fat reports it; Linux would show the same directory again, level after level, and
+   * a tool copying the tree would never finish) — or whose own directory is corrupt.
+   */
   private inodeOf(e: DirEnt): FatInode {
     let inode = this.live.get(e.slot);
     if (inode === undefined) {
       const { bh, off } = this.slotRef(e.slot);
       if (e.ino === 0) e.ino = this.sb.nextIno++;
       inode = FatInode.fromEntry(this.sb, this, e.slot, bh.data, off, e.ino);
+      if (inode.isDir && inode.start !== 0) {
+        // Any endless path revisits a cluster among its own ancestors, so this finds every cycle.
+        for (let d: FatInode | null = this; d !== null; d = d.parent) {
+          if (d.start === inode.start) throw errno(EUCLEAN, `vfat: directory '${e.name}' (cluster ${inode.start}) loops back to an ancestor`);
+        }
+      }
       if (inode.isDir) inode.load();
       this.live.set(e.slot, inode);
     }
@@ -940,9 +981,44 @@ export class FatInode extends Inode {
     }
   }
 
-  /** FAT attribute bits for tools (hidden, system, archive, read-only). */
+  /**
+   * fat_make_attrs: the attribute byte as FAT_IOCTL_GET_ATTRIBUTES reports it — read-only,
+   * hidden, system, volume, directory, archive (the two reserved bits are not kept, as Linux).
+   */
   get fatAttributes(): number {
-    return this.attr;
+    return this.attr & ATTR_KEPT;
+  }
+
+  /** FAT_IOCTL_GET_ATTRIBUTES and FAT_IOCTL_SET_ATTRIBUTES (fs/fat/file.c). Errors: ENOTTY, EFAULT, and see setFatAttributes. */
+  override ioctl(f: File, request: number, arg: unknown, cred: Cred): number {
+    if (request !== FAT_IOCTL_GET_ATTRIBUTES && request !== FAT_IOCTL_SET_ATTRIBUTES) throw E.ENOTTY;
+    if (!ArrayBuffer.isView(arg) || arg.byteLength < 4) throw E.EFAULT;
+    const u32 = new DataView(arg.buffer, arg.byteOffset, 4);
+    if (request === FAT_IOCTL_GET_ATTRIBUTES) u32.setUint32(0, this.fatAttributes, true);
+    else this.setFatAttributes(f, cred, u32.getUint32(0, true));
+    return 0;
+  }
+
+  /**
+   * fat_ioctl_set_attributes: new attribute bits (the volume and directory bits cannot
+   * change; bits above the low byte are ignored). Read-only goes through setattr as the
+   * mode it implies (a chmod), so mode and attribute never disagree. Errors: EROFS, EINVAL
+   * (the root, which has no entry, takes no attributes), EPERM (not the owner, unless `quiet`).
+   */
+  private setFatAttributes(f: File, cred: Cred, value: number): void {
+    mntWantWrite(f.path.mnt);
+    const a = (value & 0xff & ~(ATTR_VOLUME_ID | ATTR_DIRECTORY)) | (this.attr & ATTR_VOLUME_ID) | (this.isDir ? ATTR_DIRECTORY : 0);
+    if (this === this.sb.root && a !== ATTR_DIRECTORY) throw E.EINVAL;
+    // setattr_prepare refuses a mode change to anyone but the owner; with `quiet` only the
+    // mode is skipped and the other attributes still change (as Linux).
+    if (ownerOrCapable(cred, this)) {
+      const mode = this.sb.makeMode(a, this.isDir ? 0o777 : 0o666 | (this.mode & 0o111));
+      this.setattr({ mode, ctime: this.sb.clock.now() });
+    } else if (!this.sb.opts.quiet) throw E.EPERM;
+    // fat_save_attrs: where the mode can hold read-only, the mode decides it.
+    const ro = this.canHoldReadOnly() ? (this.mode & S_IWUGO) === 0 : (a & ATTR_READ_ONLY) !== 0;
+    this.attr = (a & ATTR_KEPT & ~ATTR_READ_ONLY) | (ro ? ATTR_READ_ONLY : 0);
+    this.syncEntry();
   }
 
   /** Files on this volume's root, for mkfs/label use. */

@@ -4,7 +4,7 @@
 // the FAT to every copy, the directories and FSInfo (exact free count, next-free hint).
 // File data read forward in small pieces comes through a read-ahead window, dropped when
 // file data is written or clusters change hands.
-// Mount options as Linux vfat: uid, gid, umask, fmask, dmask, quiet, showexec, and the
+// Mount options as Linux vfat: uid, gid, umask, fmask, dmask, quiet, showexec, rodir, and the
 // character-set and naming options Linux accepts (utf8, iocharset, codepage, shortname, tz).
 
 import { MS_RDONLY } from '../../abi/linux/mount.js';
@@ -14,13 +14,13 @@ import type { BlockDevice } from '../../block/block_device.js';
 import { E, errno } from '../../kernel/errno.js';
 import { EINVAL, EUCLEAN } from '../../abi/linux/errno.js';
 import type { HostOps } from '../../host/host_ops.js';
-import { parseMountData, type FileSystemType, type MountContext, type StatFs, type SuperBlock } from '../../vfs/superblock.js';
+import { parseMountData, parseSize, type FileSystemType, type MountContext, type StatFs, type SuperBlock } from '../../vfs/superblock.js';
 import type { Clock } from '../../vfs/time.js';
 import { parseBootSector, type Geometry } from './boot_sector.js';
 import { FatTable } from './fat_table.js';
 import { FatInode } from './inode.js';
 import {
-  ATTR_READ_ONLY, ATTR_VOLUME_ID, DIR_ATTR, FAT_STATE_DIRTY, FIRST_CLUSTER, FSI_FREE_COUNT,
+  ATTR_DIRECTORY, ATTR_READ_ONLY, ATTR_VOLUME_ID, DIR_ATTR, FAT_STATE_DIRTY, FIRST_CLUSTER, FSI_FREE_COUNT,
   FSI_LEAD_SIG, FSI_LEAD_SIG_VALUE, FSI_NXT_FREE, FSI_STRUC_SIG, FSI_STRUC_SIG_VALUE, FSI_UNKNOWN, MAX_FILE_SIZE,
   MSDOS_SUPER_MAGIC, ATTR_LONG_NAME_MASK, ATTR_LONG_NAME, DIR_ENTRY_END, DIR_ENTRY_FREE,
 } from './layout.js';
@@ -41,6 +41,8 @@ export interface FatOptions {
   showexec: boolean;
   /** Refused mode and owner changes succeed silently instead of EPERM. */
   quiet: boolean;
+  /** The read-only attribute of a directory takes away its write bits (ignored otherwise). */
+  rodir: boolean;
   /** The options as given (for /proc/mounts). */
   text: string;
 }
@@ -49,8 +51,8 @@ const OCTAL = /^[0-7]+$/;
 /** Options Linux's vfat takes that change nothing in tkl (tkl is always UTF-16/UTF-8 and UTC). */
 const ACCEPTED = new Set([
   'utf8', 'iocharset', 'codepage', 'shortname', 'tz', 'time_offset', 'check', 'errors', 'flush', 'usefree',
-  'nocase', 'nonumtail', 'numtail', 'uni_xlate', 'posix', 'rodir', 'dots', 'nodots', 'dotsOK', 'discard',
-  'nfs', 'allow_utime', 'debug', 'sys_immutable', 'dos1xfloppy', 'fat',
+  'nocase', 'nonumtail', 'numtail', 'uni_xlate', 'posix', 'dots', 'nodots', 'dotsOK', 'discard',
+  'nfs', 'allow_utime', 'debug', 'sys_immutable', 'dos1xfloppy', 'fat', 'cache',
 ]);
 
 /** Parses vfat mount options. Errors: EINVAL naming an unknown option or a bad value. */
@@ -63,7 +65,7 @@ export function parseFatOptions(data: string, umask = 0o022): FatOptions {
   };
   let fmask = umask;
   let dmask = umask;
-  const opts: FatOptions = { uid: 0, gid: 0, fmask, dmask, showexec: false, quiet: false, text: data };
+  const opts: FatOptions = { uid: 0, gid: 0, fmask, dmask, showexec: false, quiet: false, rodir: false, text: data };
   for (const k of m.keys()) {
     switch (k) {
       case 'uid':
@@ -80,6 +82,9 @@ export function parseFatOptions(data: string, umask = 0o022): FatOptions {
         break;
       case 'quiet':
         opts.quiet = true;
+        break;
+      case 'rodir':
+        opts.rodir = true;
         break;
       case 'fmask':
       case 'dmask':
@@ -127,6 +132,9 @@ export class FatSuper implements SuperBlock {
   private killed = false;
   private readonly host: HostOps;
 
+  /** The cache= option as given, for /proc/mounts. */
+  private readonly cacheOpt: string;
+
   constructor(type: FileSystemType, ctx: MountContext, readonly device: BlockDevice, readonly geo: Geometry) {
     this.fsType = type;
     this.dev = ctx.dev;
@@ -137,7 +145,10 @@ export class FatSuper implements SuperBlock {
     if (!this.readOnly && device.readOnly) throw E.EROFS;
     this.opts = parseFatOptions(ctx.data);
     this.blockSize = geo.clusterSize;
-    this.cache = new BufferCache(device, geo.bytesPerSector);
+    // cache=SIZE (tkl's own option): the clean sectors kept.
+    const cache = parseMountData(ctx.data).get('cache');
+    this.cacheOpt = cache === undefined ? '' : `,cache=${cache}`;
+    this.cache = new BufferCache(device, geo.bytesPerSector, { capacity: parseSize(cache, 32 * 1024 * 1024) });
     this.scratch = new Uint8Array(Math.max(SCRATCH_BYTES, geo.clusterSize));
     this.ra = new Uint8Array(READAHEAD_BYTES);
     this.fat = FatTable.load(geo, this.cache);
@@ -196,13 +207,20 @@ export class FatSuper implements SuperBlock {
     this.raCount = 0;
   }
 
-  /** st_mode for an entry (fat_make_mode): masks from the options; read-only files lose their write bits. */
+  /** st_mode for an entry from its attributes and name (see makeMode); showexec decides x by name. */
   modeFor(isDir: boolean, attr: number, name = ''): number {
-    if (isDir) return S_IFDIR | (0o777 & ~this.opts.dmask);
-    let perm = 0o777 & ~this.opts.fmask;
-    if (this.opts.showexec && !/\.(exe|com|bat)$/i.test(name)) perm &= ~0o111;
-    if (attr & ATTR_READ_ONLY) perm &= ~0o222;
-    return S_IFREG | perm;
+    if (isDir) return this.makeMode(attr | ATTR_DIRECTORY, 0o777);
+    return this.makeMode(attr & ~ATTR_DIRECTORY, this.opts.showexec && !/\.(exe|com|bat)$/i.test(name) ? 0o666 : 0o777);
+  }
+
+  /**
+   * fat_make_mode: the mode for attributes `attr` and permissions `perm` before the masks.
+   * The read-only attribute takes the write bits away, on directories only with `rodir`.
+   */
+  makeMode(attr: number, perm: number): number {
+    const isDir = (attr & ATTR_DIRECTORY) !== 0;
+    if (attr & ATTR_READ_ONLY && (!isDir || this.opts.rodir)) perm &= ~0o222;
+    return isDir ? S_IFDIR | (perm & ~this.opts.dmask) : S_IFREG | (perm & ~this.opts.fmask);
   }
 
   /** The volume label: the root's label entry, else the boot sector's (null for none). */
@@ -261,7 +279,7 @@ export class FatSuper implements SuperBlock {
   options(): string {
     const o = this.opts;
     const fmt = (n: number): string => n.toString(8).padStart(4, '0');
-    return `${this.readOnly ? 'ro' : 'rw'},uid=${o.uid},gid=${o.gid},fmask=${fmt(o.fmask)},dmask=${fmt(o.dmask)},codepage=437,iocharset=utf8,shortname=mixed,utf8,errors=remount-ro`;
+    return `${this.readOnly ? 'ro' : 'rw'},uid=${o.uid},gid=${o.gid},fmask=${fmt(o.fmask)},dmask=${fmt(o.dmask)},codepage=437,iocharset=utf8,shortname=mixed,utf8,errors=remount-ro${this.cacheOpt}`;
   }
 
   statfs(): StatFs {

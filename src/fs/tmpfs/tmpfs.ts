@@ -11,7 +11,7 @@ import { S_IFDIR, S_IFMT, S_IFREG, modeToDtype } from '../../abi/linux/stat.js';
 import { E, errno } from '../../kernel/errno.js';
 import { EINVAL } from '../../abi/linux/errno.js';
 import { Inode, type DirEmit, type NewInode, type SetAttr } from '../../vfs/inode.js';
-import { parseMountData, type FileSystemType, type MountContext, type StatFs, type SuperBlock } from '../../vfs/superblock.js';
+import { parseMountData, parseSize, type FileSystemType, type MountContext, type StatFs, type SuperBlock } from '../../vfs/superblock.js';
 import type { Clock, Timespec } from '../../vfs/time.js';
 import { Xattrs } from '../../vfs/xattr.js';
 
@@ -586,14 +586,6 @@ export class TmpfsSuper implements SuperBlock {
   kill(): void {}
 }
 
-/** Parses tmpfs size syntax: bytes with an optional k/m/g/t suffix. */
-export function parseSize(v: string | undefined, dflt: number): number {
-  if (v === undefined) return dflt;
-  const m = /^(\d+)([kmgtKMGT]?)$/.exec(v);
-  if (!m) throw errno(EINVAL, `bad size '${v}'`);
-  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
-  return Number(m[1]) * mult;
-}
 
 function parseCount(v: string | undefined, dflt: number): number {
   if (v === undefined) return dflt;

@@ -7,6 +7,7 @@ import * as dir from './sys_dir.js';
 import * as epoll from './sys_epoll.js';
 import * as fadvise from './sys_fadvise.js';
 import * as fd from './sys_fd.js';
+import * as ioctl from './sys_ioctl.js';
 import * as mount from './sys_mount.js';
 import * as namei from './sys_namei.js';
 import * as open from './sys_open.js';
@@ -58,6 +59,7 @@ export const SYSCALLS = {
   lstat: e(6, stat.sys_lstat, { paths: [0] }),
   poll: e(7, poll.sys_poll, B),
   lseek: e(8, rw.sys_lseek),
+  ioctl: e(16, ioctl.sys_ioctl, { partial: 'requests of the file types that have them (FAT attributes); not the generic FIOCLEX, FIONBIO, …' }),
   pread64: e(17, rw.sys_pread64),
   pwrite64: e(18, rw.sys_pwrite64),
   readv: e(19, rw.sys_readv, B),
