@@ -193,9 +193,21 @@ export class Copier {
       if (wfd < 0) return;
       let pos = 0;
       for (;;) {
-        const n = this.src.read(rfd, this.buf, pos);
+        let n: number;
+        try {
+          n = this.src.read(rfd, this.buf, pos);
+        } catch (e) {
+          this.report.fail(cannotMsg('read', this.show('src', from), e));
+          return;
+        }
         if (n === 0) break;
-        this.dst.write(wfd, this.buf, n, pos);
+        try {
+          this.dst.write(wfd, this.buf, n, pos);
+        } catch (e) {
+          // As cp: a full filesystem (ENOSPC, EDQUOT) fails this file; what was written stays.
+          this.report.fail(cannotMsg('write', this.show('dst', to), e));
+          return;
+        }
         pos += n;
         this.progress?.advance(n, 0);
         // A short read that reaches the size lstat gave is the end: no read just to see 0.

@@ -7,6 +7,7 @@ import { O_CREAT, O_WRONLY, AT_FDCWD } from '../abi/linux/fcntl.js';
 export function registerDemo(p: Command): void {
   p.command('demo')
     .description('boot a kernel in this process, build a small tree through its syscalls and show it')
+    .addHelpText('after', '\nExample:\n  tkl demo')
     .action(async () => {
       process.exitCode = await demo();
     });

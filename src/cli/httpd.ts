@@ -186,7 +186,7 @@ export async function httpd(args: string[]): Promise<number> {
     for (let i = 0; i < rest.args.length; i++) {
       const a = rest.args[i]!;
       if (a === '--help' || a === '-h') {
-        console.log(`usage: tkl httpd [--root IMAGE[:PART]:/DIR | --root DIR] [--port N] ${netUsage}\n\nServes a directory over HTTP on tkl's TCP/IP stack: from a disk image (mounted read-only\nin the kernel), or DIR of the kernel's own filesystem. Without --root, a small demo site\nis made in /srv/www.\n\n${netHelp}`);
+        console.log(`usage: tkl httpd [--root IMAGE[:PART]:/DIR | --root DIR] [--port N] ${netUsage}\n\nServes a directory over HTTP on tkl's TCP/IP stack: from a disk image (mounted read-only\nin the kernel), or DIR of the kernel's own filesystem. Without --root, a small demo site\nis made in /srv/www.\n\n${netHelp}\n\nexamples:\n  tkl httpd --net tap:tkl0 --ip 10.0.0.2/24 --port 80\n  tkl httpd --root site.img:/www --net passt --dhcp --port 8080`);
         return 0;
       }
       if (a === '--root') root = rest.args[++i] ?? '';

@@ -1,7 +1,6 @@
 // Commands about whole filesystems and disks: df, info, parts.
 
 import type { Command } from 'commander';
-import { existsSync } from 'node:fs';
 import { imageArgs } from './read_cmds.js';
 import { inSession } from './in_session.js';
 import { CliError, cannot, human, printJson, UsageError } from './output.js';
@@ -10,6 +9,7 @@ import { readPartitionTable } from '../block/partition_table.js';
 import { PartitionDevice } from '../block/partition.js';
 import { probe } from './probe.js';
 import { partitionTypeName } from './part_types.js';
+import { fatInfo } from './fat_info.js';
 
 export function registerInfo(p: Command): void {
   p.command('df')
@@ -39,6 +39,8 @@ export function registerInfo(p: Command): void {
           }
         }
         if (o.json) return printJson(rows);
+        // As df: nothing on stdout when no filesystem could be reported.
+        if (rows.length === 0) return;
         const fmt = (n: number): string => (o.humanReadable ? human(n) : String(Math.ceil(n / 1024)));
         const header = o.inodes
           ? ['Filesystem', 'Type', 'Inodes', 'IUsed', 'IFree', 'IUse%']
@@ -55,7 +57,7 @@ export function registerInfo(p: Command): void {
     });
 
   p.command('info')
-    .description('describe the filesystem in an image: type, features, label, UUID, block size, usage')
+    .description('describe the filesystem in an image: type, features, label, UUID, block size, usage (FAT: its boot sector and FSInfo)')
     .argument('<image>', 'IMAGE[:PART]')
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  tkl info --json disk.img:root')
@@ -64,7 +66,14 @@ export function registerInfo(p: Command): void {
       process.exitCode = await inSession((s) => {
         const img = s.open(a!, false);
         const st = s.k.sys.statfs(img.mountPoint);
-        const details = s.describe(img);
+        let details = s.describe(img);
+        if (img.probe.type === 'vfat') {
+          try {
+            details = { ...details, ...fatInfo(img.device) };
+          } catch (e) {
+            throw new CliError(cannot('read the FAT boot sector of', img.name, e));
+          }
+        }
         const bs = st.frsize || st.bsize;
         const info = {
           image: a!.image, partition: img.partition, type: img.probe.variant, label: img.probe.label, uuid: img.probe.uuid,
@@ -75,7 +84,7 @@ export function registerInfo(p: Command): void {
         for (const [k, v] of Object.entries(info)) {
           if (v === null || v === undefined) continue;
           const shown = Array.isArray(v) ? v.join(' ') : ['size', 'used', 'available'].includes(k) ? `${v} (${human(v as number)})` : String(v);
-          process.stdout.write(`${(k + ':').padEnd(14)} ${shown}\n`);
+          process.stdout.write(`${(k + ':').padEnd(19)} ${shown}\n`);
         }
       });
     });
@@ -87,7 +96,6 @@ export function registerInfo(p: Command): void {
     .addHelpText('after', '\nExample:\n  tkl parts --json disk.img')
     .action(async (image: string, o: { json?: boolean }) => {
       if (image.includes(':/')) throw new UsageError('parts takes an image file, not an address');
-      if (!existsSync(image)) throw new CliError(cannot('open', image, { code: 'ENOENT' }));
       let disk;
       try {
         disk = fileDisk(image, { readOnly: true });

@@ -20,7 +20,7 @@ export async function nc(argv: string[]): Promise<number> {
     for (let i = 0; i < a.length; i++) {
       const x = a[i]!;
       if (x === '--help' || x === '-h') {
-        console.log(`usage: tkl nc [-l] [-u] [-p PORT] ${netUsage} [HOST] PORT\n\n${netHelp}`);
+        console.log(`usage: tkl nc [-l] [-u] [-p PORT] ${netUsage} [HOST] PORT\n\n${netHelp}\n\nexamples:\n  tkl nc --net tap:tkl0 --ip 10.0.0.2/24 10.0.0.1 8080 < request.txt\n  tkl nc -l --net tap:tkl0 --ip 10.0.0.2/24 9000 > received.bin\n  tkl nc -u --net passt --dhcp 192.0.2.53 53`);
         return 0;
       } else if (x === '-l') listen = true;
       else if (x === '-u') udp = true;
@@ -33,7 +33,14 @@ export async function nc(argv: string[]): Promise<number> {
     console.error(`tkl nc: ${(e as Error).message}`);
     return 2;
   }
-  const { k, close } = await setupNet(parsed.net);
+  let ready;
+  try {
+    ready = await setupNet(parsed.net);
+  } catch (e) {
+    console.error(`tkl nc: ${(e as Error).message}`);
+    return 1;
+  }
+  const { k, close } = ready;
   try {
     const port = Number(pos[pos.length - 1] ?? localPort);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error('bad port');

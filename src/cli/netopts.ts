@@ -13,6 +13,49 @@ import { StreamDevice } from '../drivers/net/stream.js';
 import { TapDevice, type TapOptions } from '../drivers/net/tap.js';
 import { dhcpConfigure } from '../net/dhcp/client.js';
 import { parseCidr, parseIpv4Addr } from '../net/wire/ipv4.js';
+import { parseHostPort } from '../drivers/net/udp_tunnel.js';
+import { reason } from './output.js';
+
+/** The default socket of passt (and pasta) for its first instance. */
+export const PASST_DEFAULT_SOCKET = '/tmp/passt_1.socket';
+
+/**
+ * A --net device that could not be opened (no such socket, an address in use, no TAP
+ * addon): a one-line message for the user, without the command's name; exit code 1.
+ */
+export class NetDeviceError extends Error {
+  override name = 'NetDeviceError';
+}
+
+/**
+ * Checks a --net value's form; returns it. Errors: an Error whose message names the mistake
+ * (the caller reports it as bad usage). UDP endpoints are HOST:PORT with an IPv4 literal or a
+ * host name: "999.1.1.1" is neither, and would otherwise surface as a failed DNS lookup.
+ */
+export function checkNetSpec(spec: string): string {
+  if (!/^(none|tap:.+|udp:[^,]+,.+|passt(:.+)?|stream:.+)$/.test(spec)) {
+    throw new Error(`bad --net '${spec}' (want none, tap:NAME, udp:LOCAL,REMOTE, passt[:SOCKET] or stream:PATH)`);
+  }
+  if (spec.startsWith('tap:')) parseTapSpec(spec.slice(4), undefined);
+  if (spec.startsWith('udp:')) {
+    const ends = spec.slice(4).split(',');
+    if (ends.length !== 2) throw new Error(`bad --net '${spec}': want udp:LOCAL,REMOTE (each HOST:PORT)`);
+    ends.forEach((end, i) => {
+      let hp;
+      try {
+        hp = parseHostPort(end);
+      } catch {
+        throw new Error(`bad --net '${spec}': '${end}' is not HOST:PORT`);
+      }
+      if (i === 1 && hp.port === 0) throw new Error(`bad --net '${spec}': the remote port cannot be 0`);
+      const looksNumeric = /^[\d.]+$/.test(hp.host);
+      if ((looksNumeric && parseIpv4Addr(hp.host) === null) || (!looksNumeric && !/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(hp.host))) {
+        throw new Error(`bad --net '${spec}': '${hp.host}' is not an IPv4 address or host name`);
+      }
+    });
+  }
+  return spec;
+}
 
 export interface NetSetup {
   net: string;
@@ -50,8 +93,7 @@ export function parseNetArgs(args: string[]): { net: NetSetup; args: string[] } 
     };
     switch (a) {
       case '--net':
-        net.net = val();
-        if (!/^(none|tap:.+|udp:[^,]+,.+|passt(:.+)?|stream:.+)$/.test(net.net)) throw new Error(`bad --net '${net.net}'`);
+        net.net = checkNetSpec(val());
         break;
       case '--ip':
         net.ip = val();
@@ -100,17 +142,36 @@ export function parseTapSpec(rest: string, mtu: number | undefined): TapOptions 
   return o;
 }
 
-/** Opens the device named by --net. */
+/** Opens the device named by --net. Errors: NetDeviceError saying what could not be opened and why. */
 export async function openDevice(spec: string, mtu: number | null): Promise<NetDevice | null> {
   const m = mtu ?? undefined;
   if (spec === 'none') return null;
-  if (spec.startsWith('tap:')) return TapDevice.open(parseTapSpec(spec.slice(4), m));
-  if (spec.startsWith('udp:')) {
-    const [local, remote] = spec.slice(4).split(',');
-    return UdpTunnelDevice.open({ local: local!, remote: remote!, mtu: m });
+  if (spec.startsWith('tap:')) {
+    const o = parseTapSpec(spec.slice(4), m);
+    try {
+      return TapDevice.open(o);
+    } catch (e) {
+      throw new NetDeviceError(`cannot open TAP device '${o.name}': ${reason(e)}`);
+    }
   }
-  if (spec.startsWith('passt')) return StreamDevice.open({ path: spec.slice(6) || '/tmp/passt_1.socket', mtu: m });
-  if (spec.startsWith('stream:')) return StreamDevice.open({ path: spec.slice(7), mtu: m });
+  if (spec.startsWith('udp:')) {
+    const [local, remote] = checkNetSpec(spec).slice(4).split(',');
+    try {
+      return await UdpTunnelDevice.open({ local: local!, remote: remote!, mtu: m });
+    } catch (e) {
+      throw new NetDeviceError(`cannot open the UDP tunnel from '${local}' to '${remote}': ${reason(e)}`);
+    }
+  }
+  if (spec.startsWith('passt') || spec.startsWith('stream:')) {
+    const passt = spec.startsWith('passt');
+    const path = passt ? spec.slice(6) || PASST_DEFAULT_SOCKET : spec.slice(7);
+    try {
+      return await StreamDevice.open({ path, mtu: m });
+    } catch (e) {
+      const hint = passt && spec === 'passt' ? ' (is passt running? start it, or name its socket: --net passt:SOCKET)' : '';
+      throw new NetDeviceError(`cannot connect to ${passt ? 'passt' : 'stream'} socket '${path}': ${reason(e)}${hint}`);
+    }
+  }
   throw new Error(`bad --net '${spec}'`);
 }
 

@@ -5,6 +5,7 @@ import { IPPROTO_ICMP, SOCK_DGRAM, SOL_SOCKET, SO_RCVTIMEO } from '../abi/linux/
 import { resolve4 } from '../net/dns/resolver.js';
 import { AF_INET } from '../net/socket/sockaddr.js';
 import { netHelp, netUsage, parseNetArgs, setupNet } from './netopts.js';
+import { reason } from './output.js';
 
 export async function ping(argv: string[]): Promise<number> {
   let count = 4;
@@ -24,7 +25,7 @@ export async function ping(argv: string[]): Promise<number> {
         return v;
       };
       if (x === '--help' || x === '-h') {
-        console.log(`usage: tkl ping [-c COUNT] [-i INTERVAL] [-s SIZE] [-W TIMEOUT] ${netUsage} HOST\n\n${netHelp}`);
+        console.log(`usage: tkl ping [-c COUNT] [-i INTERVAL] [-s SIZE] [-W TIMEOUT] ${netUsage} HOST\n\n${netHelp}\n\nexamples:\n  tkl ping -c 3 127.0.0.1\n  tkl ping --net tap:tkl0 --ip 10.0.0.2/24 -c 3 10.0.0.1\n  tkl ping --net passt --dhcp example.org`);
         return 0;
       } else if (x === '-c') count = Math.floor(num());
       else if (x === '-i') interval = num();
@@ -38,7 +39,14 @@ export async function ping(argv: string[]): Promise<number> {
     console.error(`tkl ping: ${(e as Error).message}`);
     return 2;
   }
-  const { k, close } = await setupNet(parsed.net);
+  let ready;
+  try {
+    ready = await setupNet(parsed.net);
+  } catch (e) {
+    console.error(`tkl ping: ${(e as Error).message}`);
+    return 1;
+  }
+  const { k, close } = ready;
   try {
     let addr: string;
     try {
@@ -61,7 +69,14 @@ export async function ping(argv: string[]): Promise<number> {
       req[7] = seq & 0xff;
       for (let i = 8; i < req.length; i++) req[i] = i & 0xff;
       const t0 = host_.monotonic();
-      await k.sys.sendto(s, req, undefined, 0, { family: AF_INET, addr, port: 0 });
+      try {
+        await k.sys.sendto(s, req, undefined, 0, { family: AF_INET, addr, port: 0 });
+      } catch (e) {
+        // As iputils: no route at all is a failure of the command, not a lost packet.
+        console.error(`tkl ping: sendto: ${reason(e)}`);
+        k.sys.close(s);
+        return 2;
+      }
       for (;;) {
         let n: number;
         try {

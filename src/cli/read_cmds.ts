@@ -78,6 +78,20 @@ function entryOf(sys: Sys, name: string, path: string, shownPath: string): { e: 
   return { e, st };
 }
 
+/** One entry of `tree -J` output. */
+interface TreeNode {
+  type: string;
+  name: string;
+  target?: string;
+  contents?: TreeNode[];
+}
+
+/** The type names `tree -J` uses. */
+function treeType(mode: number): string {
+  const t = typeName(mode);
+  return t === 'symlink' ? 'link' : t === 'char-device' ? 'char' : t === 'block-device' ? 'block' : t;
+}
+
 function joinPath(dir: string, name: string): string {
   return dir.endsWith('/') ? dir + name : `${dir}/${name}`;
 }
@@ -165,8 +179,9 @@ export function registerRead(p: Command): void {
     .argument('<address>', 'IMAGE[:PART]:/path')
     .option('-a', 'include entries starting with "."')
     .option('-L <depth>', 'descend at most this many levels')
-    .addHelpText('after', '\nExample:\n  tkl tree -L 2 disk.img:root:/etc')
-    .action(async (arg: string, o: { a?: boolean; L?: string }) => {
+    .option('-J, --json', 'print the tree as JSON, in the shape of `tree -J`')
+    .addHelpText('after', '\nExamples:\n  tkl tree -L 2 disk.img:root:/etc\n  tkl tree --json disk.img:boot:/ | jq \'.[0].contents[].name\'')
+    .action(async (arg: string, o: { a?: boolean; L?: string; json?: boolean }) => {
       const [a] = imageArgs([arg]);
       const maxDepth = o.L === undefined ? Infinity : Number(o.L);
       if (!(maxDepth >= 1)) throw new UsageError(`invalid depth '${o.L}'`);
@@ -174,9 +189,11 @@ export function registerRead(p: Command): void {
         let dirs = 0;
         let files = 0;
         const { proc, path: root } = s.target(a!, false);
-        process.stdout.write(a!.text + '\n');
+        if (!o.json) process.stdout.write(a!.text + '\n');
         // A stack of open directories (their sorted names and how far through them), not
         // recursion: a tree as deep as PATH_MAX allows would overflow the JavaScript stack.
+        // With --json each level also holds the node whose "contents" it fills, as `tree -J`
+        // prints them (no "contents" on a directory that is empty or was not read).
         interface Level {
           dir: string;
           shown: string;
@@ -184,47 +201,61 @@ export function registerRead(p: Command): void {
           depth: number;
           names: string[];
           next: number;
+          node: TreeNode | null;
         }
-        const open = (dir: string, shown: string, prefix: string, depth: number): Level | null => {
+        const open = (dir: string, shown: string, prefix: string, depth: number, node: TreeNode | null): Level | null => {
           checkInterrupt();
           try {
             const names = proc.fs.readdir(dir).filter((n) => o.a || !n.startsWith('.')).sort();
-            return { dir, shown, prefix, depth, names, next: 0 };
+            return { dir, shown, prefix, depth, names, next: 0, node };
           } catch (e) {
             status.fail(cannot('open directory', shown, e));
             return null;
           }
         };
         const stack: Level[] = [];
-        const top = open(root, a!.text, '', 1);
+        const topNode: TreeNode | null = o.json ? { type: 'directory', name: a!.text, contents: [] } : null;
+        const top = open(root, a!.text, '', 1, topNode);
         if (top !== null) stack.push(top);
         while (stack.length > 0) {
           const lv = stack[stack.length - 1]!;
           if (lv.next === lv.names.length) {
             stack.pop();
+            if (lv.node?.contents?.length === 0) delete lv.node.contents;
             continue;
           }
           const n = lv.names[lv.next++]!;
           const last = lv.next === lv.names.length;
           const p = joinPath(lv.dir, n);
           let st: Stat;
-          let link = '';
+          let target: string | undefined;
           try {
             st = proc.sys.lstat(p);
-            if ((st.mode & S_IFMT) === S_IFLNK) link = ` -> ${proc.sys.readlink(p)}`;
+            if ((st.mode & S_IFMT) === S_IFLNK) target = proc.sys.readlink(p);
           } catch (e) {
             status.fail(cannot('access', joinPath(lv.shown, n), e));
             continue;
           }
           const isDir = (st.mode & S_IFMT) === S_IFDIR;
-          process.stdout.write(`${lv.prefix}${last ? '└── ' : '├── '}${n}${link}\n`);
+          let node: TreeNode | null = null;
+          if (lv.node !== null) {
+            node = { type: treeType(st.mode), name: n, ...(target !== undefined ? { target } : {}) };
+            lv.node.contents!.push(node);
+          } else process.stdout.write(`${lv.prefix}${last ? '└── ' : '├── '}${n}${target !== undefined ? ` -> ${target}` : ''}\n`);
           if (isDir) {
             dirs++;
             if (lv.depth < maxDepth) {
-              const sub = open(p, joinPath(lv.shown, n), lv.prefix + (last ? '    ' : '│   '), lv.depth + 1);
+              if (node !== null) node.contents = [];
+              const sub = open(p, joinPath(lv.shown, n), lv.prefix + (last ? '    ' : '│   '), lv.depth + 1, node);
               if (sub !== null) stack.push(sub);
+              else if (node !== null) delete node.contents;
             }
           } else files++;
+        }
+        if (topNode !== null) {
+          if (topNode.contents?.length === 0) delete topNode.contents;
+          printJson([topNode, { type: 'report', directories: dirs, files }]);
+          return;
         }
         process.stdout.write(`\n${dirs} director${dirs === 1 ? 'y' : 'ies'}, ${files} file${files === 1 ? '' : 's'}\n`);
       });

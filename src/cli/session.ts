@@ -4,8 +4,9 @@
 // Each image is worked on by its own process chrooted to it: a path in an image (and an
 // absolute symlink, and "..") resolves inside that image, never in the session's own tree.
 
-import { existsSync, statSync, type Stats } from 'node:fs';
+import { closeSync, openSync, statSync, type Stats } from 'node:fs';
 import { boot, type Process, type Tkl } from '../index.js';
+import { NodeHost } from '../host/node/node_host.js';
 import { fileDisk, type FileDisk } from '../drivers/block/file_disk.js';
 import { MS_RDONLY } from '../abi/linux/mount.js';
 import { dataPartitions, readPartitionTable } from '../block/partition_table.js';
@@ -27,6 +28,8 @@ export interface OpenedImage {
   partition: number | null;
   /** A process whose root is this filesystem: image paths are its paths. */
   proc: Process;
+  /** The device the filesystem is on (the image, or its partition), for reading raw metadata. */
+  device: BlockDevice;
 }
 
 /** An image address, resolved: the image, its process, and the path to give that process. */
@@ -46,8 +49,15 @@ export class Session {
   private next = 0;
   private closed = false;
 
+  /** Kernel device names ("/dev/vda2") → the image addresses they stand for ("disk.img:2"). */
+  private readonly deviceNames = new Map<string, string>();
+
   constructor() {
-    this.k = boot({ hostname: 'tkl' });
+    // Kernel messages (a FAT volume not cleanly unmounted) name the image, not /dev/vdX.
+    const console = (text: string): void => {
+      process.stderr.write(text.replace(/\/dev\/vd[a-z]+\d*/g, (dev) => this.deviceNames.get(dev) ?? dev));
+    };
+    this.k = boot({ hostname: 'tkl', host: new NodeHost({ console }) });
   }
 
   /**
@@ -63,17 +73,29 @@ export class Session {
       return known;
     }
     const name = a.part === null ? a.image : `${a.image}:${a.part}`;
-    if (!existsSync(a.image)) throw new CliError(cannot('open', a.image, { code: 'ENOENT' }));
+    // The host's own errno each time: EACCES for a directory we may not search, EROFS for a
+    // read-only mount, EACCES or EPERM for a file we may not write.
     let disk: FileDisk;
     let file: Stats;
     try {
-      disk = fileDisk(a.image, { readOnly: !write });
       file = statSync(a.image);
     } catch (e) {
       throw new CliError(cannot('open', a.image, e));
     }
+    if (write) {
+      try {
+        closeSync(openSync(a.image, 'r+'));
+      } catch (e) {
+        throw new CliError(`tkl: cannot open '${a.image}' for writing: ${reason(e)}`);
+      }
+    }
+    try {
+      disk = fileDisk(a.image, { readOnly: !write });
+    } catch (e) {
+      throw new CliError(cannot('open', a.image, e));
+    }
     this.disks.push(disk);
-    if (write && disk.readOnly) throw new CliError(cannot('open', `${a.image}' for writing: '${a.image}`, { code: 'EROFS' }));
+    if (write && disk.readOnly) throw new CliError(`tkl: cannot open '${a.image}' for writing: Permission denied`);
     const { device, partition } = choosePartition(disk, a);
     const fsKey = `${file.dev}:${file.ino}\0${partition ?? ''}`;
     const same = this.filesystems.get(fsKey);
@@ -89,6 +111,7 @@ export class Session {
     const k = this.k;
     const node = k.addDisk(disk);
     const source = partition === null ? node : `${node}${partition}`;
+    this.deviceNames.set(source, name);
     const mountPoint = `/images/${this.next++}`;
     k.fs.mkdir(mountPoint, { recursive: true });
     try {
@@ -99,7 +122,7 @@ export class Session {
     const proc = k.process();
     proc.sys.chroot(mountPoint);
     proc.sys.chdir('/');
-    const opened: OpenedImage = { name, mountPoint, probe: p, readOnly: !write, partition, proc };
+    const opened: OpenedImage = { name, mountPoint, probe: p, readOnly: !write, partition, proc, device };
     this.images.set(key, opened);
     this.filesystems.set(fsKey, opened);
     return opened;

@@ -3,7 +3,8 @@
 // the options give it. The exit code is the program's; Ctrl-C ends it (130).
 
 import type { Command } from 'commander';
-import { ABORT_EXIT_CODE, parseDir, run, type RunOptions } from '../api/wasi/run.js';
+import { ABORT_EXIT_CODE, DirSpecError, parseDir, run, type RunOptions } from '../api/wasi/run.js';
+import { NetDeviceError, checkNetSpec } from './netopts.js';
 import { parseCidr, parseIpv4Addr } from '../net/wire/ipv4.js';
 import type { DirMount } from '../api/wasi/program.js';
 
@@ -19,7 +20,9 @@ options:
   --tmpfs PATH         a fresh tmpfs at PATH (e.g. /tmp), preopened
   --dev                preopen a /dev with null, zero, full, random and urandom
   --sim                run on the simulated host: virtual time, seeded randomness
-  --seed N             the simulated host's seed (default 1)
+  --seed N             seed of all randomness (random_get, ports, TCP sequence numbers): with
+                       --sim the simulated host's (default 1); without, a seeded generator
+                       replaces the real one, so the random bytes repeat (never use for secrets)
   --hostname NAME      the kernel's hostname
   --trace              log every WASI call to stderr, like strace
   --disk IMAGE[:PART]  a disk image's filesystem (ext2/3/4 or FAT) as the program's root "/";
@@ -32,7 +35,18 @@ options:
   --dhcp               take address and gateway from DHCP before the program starts
   --listen PORT        a listening TCP socket on PORT, preopened after the directories (with
                        none, the first is descriptor 3); programs accept() on it
-  -h, --help           this text`;
+  -h, --help           this text
+
+Exit status: the program's; 134 after a trap, 130 on Ctrl-C; 141 when its output pipe closed
+(as SIGPIPE shows in a shell: \`tkl run cat.wasm | head\`); 2 for bad usage, 1 when tkl itself
+could not start the program.
+
+examples:
+  tkl run hello.wasm
+  tkl run --dir ./data:/data --env LANG=C.UTF-8 app.wasm input.txt
+  tkl run --disk rootfs.img:root --tmpfs /tmp sqlite3.wasm /var/db/app.db
+  tkl run --sim --seed 7 simulation.wasm        (virtual clock; same output every run)
+  tkl run --net tap:tkl0 --ip 10.0.0.2/24 --gw 10.0.0.1 --listen 80 httpd.wasm`;
 
 export async function runCommand(argv: string[]): Promise<number> {
   const dirs: DirMount[] = [];
@@ -76,7 +90,12 @@ export async function runCommand(argv: string[]): Promise<number> {
           console.log(USAGE);
           return 0;
         case '--dir':
-          dirs.push(parseDir(val()));
+          try {
+            dirs.push(parseDir(val()));
+          } catch (e) {
+            if (e instanceof DirSpecError) throw new UsageError(e.message);
+            throw e;
+          }
           break;
         case '--env': {
           const kv = val();
@@ -101,8 +120,11 @@ export async function runCommand(argv: string[]): Promise<number> {
           readOnly = true;
           break;
         case '--net':
-          netDevice = val();
-          if (!/^(none|tap:.+|udp:[^,]+,.+|passt(:.+)?|stream:.+)$/.test(netDevice)) throw new UsageError(`bad --net '${netDevice}'`);
+          try {
+            netDevice = checkNetSpec(val());
+          } catch (e) {
+            throw new UsageError((e as Error).message);
+          }
           break;
         case '--ip':
           ip = val();
@@ -189,8 +211,12 @@ export async function runCommand(argv: string[]): Promise<number> {
     }
   } catch (e) {
     if (e instanceof UsageError) {
-      process.stderr.write(`tkl run: ${e.message}\n${USAGE}\n`);
+      process.stderr.write(`tkl run: ${e.message}\n(run 'tkl run --help' for the options and examples)\n`);
       return 2;
+    }
+    if (e instanceof NetDeviceError) {
+      process.stderr.write(`tkl run: ${e.message}\n`);
+      return 1;
     }
     if ((e as NodeJS.ErrnoException).code === 'ENOENT' && (e as NodeJS.ErrnoException).path !== undefined) {
       process.stderr.write(`tkl run: ${(e as Error).message}\n`);

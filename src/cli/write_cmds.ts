@@ -154,7 +154,11 @@ Examples:
             },
           }, null, (side, path) => (side === 'src' ? src.shown + path.slice(src.path.length) : to.shown + path.slice(to.path.length)));
           await copier.copy(src.path, to.path);
-          if (!failed) removeTree(src.ops, src.path);
+          if (failed) continue;
+          // As mv: a source that cannot be removed (a read-only host filesystem) is reported
+          // entry by entry, and the copy, complete by now, stays.
+          const removed = removeTree(src.ops, src.path, (q, e) => status.fail(cannot('remove', src.shown + q.slice(src.path.length), e)));
+          if (!removed) status.fail(`tkl: the copy '${to.shown}' is complete and stays`);
         }
       });
     });
@@ -353,23 +357,44 @@ Examples:
 }
 
 /**
- * Removes `top` and everything beneath it. A stack, not recursion: a tree as deep as PATH_MAX
- * allows would overflow the JavaScript stack. A directory goes once its entries have gone.
+ * Removes `top` and everything beneath it, as rm -r: each failure is reported and the rest goes
+ * on; a directory is removed once its entries have gone, and kept when one of them could not
+ * be. A stack, not recursion: a tree as deep as PATH_MAX allows would overflow the JavaScript
+ * stack. Returns whether everything went.
  */
-function removeTree(ops: FsOps, top: string): void {
-  const todo: { p: string; emptied: boolean }[] = [{ p: top, emptied: false }];
-  for (let x = todo.pop(); x !== undefined; x = todo.pop()) {
-    if (x.emptied) {
-      ops.rmdir(x.p);
-      continue;
-    }
-    if ((ops.lstat(x.p).mode & S_IFMT) !== S_IFDIR) {
-      ops.unlink(x.p);
-      continue;
-    }
-    todo.push({ p: x.p, emptied: true });
-    for (const n of ops.readdir(x.p)) todo.push({ p: `${x.p}/${n}`, emptied: false });
+function removeTree(ops: FsOps, top: string, fail: (path: string, e: unknown) => void): boolean {
+  interface Item {
+    p: string;
+    emptied: boolean;
+    parent: Item | null;
+    failed: boolean;
   }
+  let ok = true;
+  const failed = (x: Item, e: unknown): void => {
+    fail(x.p, e);
+    ok = false;
+    for (let q = x.parent; q !== null && !q.failed; q = q.parent) q.failed = true;
+  };
+  const todo: Item[] = [{ p: top, emptied: false, parent: null, failed: false }];
+  for (let x = todo.pop(); x !== undefined; x = todo.pop()) {
+    try {
+      if (x.emptied) {
+        if (!x.failed) ops.rmdir(x.p);
+        continue;
+      }
+      if ((ops.lstat(x.p).mode & S_IFMT) !== S_IFDIR) {
+        ops.unlink(x.p);
+        continue;
+      }
+      const names = ops.readdir(x.p);
+      x.emptied = true;
+      todo.push(x);
+      for (const n of names) todo.push({ p: `${x.p}/${n}`, emptied: false, parent: x, failed: false });
+    } catch (e) {
+      failed(x, e);
+    }
+  }
+  return ok;
 }
 
 /**
@@ -414,12 +439,17 @@ function isRoot(proc: Process, path: string): boolean {
   return st.dev === root.dev && st.ino === root.ino;
 }
 
+/** An invalid mode is a failure (exit 1), not a usage error, as coreutils' chmod and mkdir -m have it. */
+function invalidMode(text: string): CliError {
+  return new CliError(`tkl: invalid mode: '${text}'`);
+}
+
 function parseOctal(text: string): number {
-  if (!/^[0-7]{1,4}$/.test(text)) throw new UsageError(`invalid mode '${text}'`);
+  if (!/^[0-7]{1,4}$/.test(text)) throw invalidMode(text);
   return parseInt(text, 8);
 }
 
-/** chmod's mode language: octal, or clauses like u+x,go-w,a=rX. */
+/** chmod's mode language: octal, or clauses like u+x,go-w,a=rX. Errors: CliError (exit 1). */
 export function modeChanger(text: string): (mode: number) => number {
   if (/^[0-7]{1,4}$/.test(text)) {
     const m = parseInt(text, 8);
@@ -427,7 +457,7 @@ export function modeChanger(text: string): (mode: number) => number {
   }
   const clauses = text.split(',').map((c) => {
     const m = /^([ugoa]*)([+\-=])([rwxXst]*)$/.exec(c);
-    if (!m) throw new UsageError(`invalid mode '${text}'`);
+    if (!m) throw invalidMode(text);
     return { who: m[1] === '' ? 'a' : m[1]!, op: m[2]!, perms: m[3]! };
   });
   return (mode) => {
@@ -459,23 +489,55 @@ export function modeChanger(text: string): (mode: number) => number {
   };
 }
 
-/** OWNER[:GROUP] with numeric ids or names from the image's own /etc/passwd and /etc/group. */
+/**
+ * OWNER[:GROUP] as chown takes it, with numeric ids or names looked up in the image's own
+ * /etc/passwd and /etc/group (never the host's: the image's users are what its files mean).
+ * "OWNER:" takes OWNER's login group from passwd, ":GROUP" changes only the group.
+ * Errors: CliError for a name the image does not know.
+ */
 function parseOwner(proc: Process, text: string): [number, number] {
-  const [u, g] = text.split(':') as [string, string | undefined];
-  const lookup = (file: string, name: string): number => {
-    if (/^\d+$/.test(name)) return Number(name);
+  const colon = text.indexOf(':');
+  const u = colon < 0 ? text : text.slice(0, colon);
+  const g = colon < 0 ? undefined : text.slice(colon + 1);
+  /** The fields of the line for `name` in the image's /etc/FILE, or null. */
+  const entry = (file: string, name: string): string[] | null => {
+    let text: string;
     try {
-      for (const line of proc.fs.readFile(`/etc/${file}`, 'utf8').split('\n')) {
-        const f = line.split(':');
-        if (f[0] === name && f[2] !== undefined) return Number(f[2]);
-      }
+      text = proc.fs.readFile(`/etc/${file}`, 'utf8') as string;
     } catch {
-      // no such file in the image
+      return null; // no such file in the image
     }
-    throw new CliError(`tkl: invalid ${file === 'passwd' ? 'user' : 'group'}: '${name}' (not in the image's /etc/${file})`);
+    for (const line of text.split('\n')) {
+      const f = line.split(':');
+      if (f[0] === name && f.length >= 3 && /^\d+$/.test(f[2]!)) return f;
+    }
+    return null;
   };
-  const uid = u === '' ? -1 : lookup('passwd', u);
-  const gid = g === undefined || g === '' ? -1 : lookup('group', g);
+  const unknown = (file: string, name: string): CliError =>
+    new CliError(`tkl: invalid ${file === 'passwd' ? 'user' : 'group'}: '${name}' (not in the image's /etc/${file})`);
+  let uid = -1;
+  let loginGid = -1;
+  if (u !== '') {
+    if (/^\d+$/.test(u)) uid = Number(u);
+    else {
+      const f = entry('passwd', u);
+      if (f === null) throw unknown('passwd', u);
+      uid = Number(f[2]);
+      if (f[3] !== undefined && /^\d+$/.test(f[3])) loginGid = Number(f[3]);
+    }
+  }
+  let gid = -1;
+  if (g !== undefined && g !== '') {
+    if (/^\d+$/.test(g)) gid = Number(g);
+    else {
+      const f = entry('group', g);
+      if (f === null) throw unknown('group', g);
+      gid = Number(f[2]);
+    }
+  } else if (g === '' && u !== '') {
+    if (/^\d+$/.test(u)) throw new CliError(`tkl: invalid spec: '${text}' (a numeric owner has no login group; give OWNER:GROUP)`);
+    gid = loginGid;
+  }
   return [uid, gid];
 }
 

@@ -37,7 +37,11 @@ export interface RunOptions {
   tmpfs?: string[];
   /** Run on the simulated host: virtual time, randomness from `seed`. */
   sim?: boolean;
-  /** Seed of the sim host's randomness (implies nothing unless `sim`). Default 1. */
+  /**
+   * Seed of the program's randomness (random_get, and the kernel's own: ports, sequence
+   * numbers): the sim host's (default 1), or on the real host a seeded generator replacing
+   * the cryptographic one, so a run's random bytes repeat. For reproducing runs, not secrets.
+   */
   seed?: number;
   /** stdin: this process's ('inherit'), nothing ('null', the default), or fixed bytes. */
   stdin?: 'inherit' | 'null' | Uint8Array | string;
@@ -81,7 +85,12 @@ export interface RunResult {
 /** Exit code after an abort (128 + SIGINT, as a shell reports Ctrl-C). */
 export const ABORT_EXIT_CODE = 130;
 
-/** Parses "HOST[:GUEST]": the guest name defaults to the host path as given. */
+/** A malformed --dir value (a usage mistake). */
+export class DirSpecError extends Error {
+  override name = 'DirSpecError';
+}
+
+/** Parses "HOST[:GUEST]": the guest name defaults to the host path as given. Errors: DirSpecError. */
 export function parseDir(spec: string): DirMount {
   let ro = false;
   let s = spec;
@@ -92,7 +101,7 @@ export function parseDir(spec: string): DirMount {
   const i = s.indexOf(':');
   const hostPath = i < 0 ? s : s.slice(0, i);
   const guest = i < 0 ? s : s.slice(i + 1);
-  if (hostPath === '' || guest === '') throw new Error(`bad --dir '${spec}': expected HOST[:GUEST]`);
+  if (hostPath === '' || guest === '') throw new DirSpecError(`bad --dir '${spec}': expected HOST[:GUEST] (neither part empty)`);
   return { host: resolve(hostPath), guest, readOnly: ro };
 }
 
@@ -157,6 +166,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
     stdout: outSpec(options.stdout, 1),
     stderr: outSpec(options.stderr, 2),
     sim: options.sim ? { seed: options.seed ?? 1 } : null,
+    seed: options.sim ? null : options.seed ?? null,
     hostname: options.hostname,
     net: bridge === null ? null : { link: bridge.init, ip: options.net?.ip ?? null, gw: options.net?.gw ?? null, dns: [], dhcp: options.net?.dhcp === true },
   };

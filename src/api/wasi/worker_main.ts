@@ -7,6 +7,7 @@ import { writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { SimHalt } from '../../host/sim/sim_halt.js';
 import { SimHost } from '../../host/sim/sim_host.js';
+import { SeededRandom } from '../../util/random.js';
 import { Doorbell } from '../../host/worker/doorbell.js';
 import { ByteRing } from '../../host/worker/ring.js';
 import { WorkerHost } from '../../host/worker/worker_host.js';
@@ -36,6 +37,8 @@ export interface WorkerInit {
   stdout: OutputSpec;
   stderr: OutputSpec;
   sim: { seed: number } | null;
+  /** On the real host: the seed of a generator that replaces its randomness, or null. */
+  seed: number | null;
   hostname?: string;
   /** The network: a link to the device the main thread holds, and its configuration. */
   net: WorkerNet | null;
@@ -66,7 +69,14 @@ function sinkFor(spec: OutputSpec, fd: 1 | 2): OutputSink {
   return (bytes) => writeAll(hostFd, bytes);
 }
 
-/** Writes all of `bytes` to a host descriptor, waiting out EAGAIN on a non-blocking pipe. */
+/** The exit code a shell shows for a program killed by SIGPIPE (128 + 13). */
+export const SIGPIPE_EXIT_CODE = 141;
+
+/**
+ * Writes all of `bytes` to a host descriptor, waiting out EAGAIN on a non-blocking pipe.
+ * When the reader has gone (`tkl run app.wasm | head`), the program ends as SIGPIPE would
+ * end it on Linux: quietly, with exit code 141 (Node ignores SIGPIPE, so EPIPE comes here).
+ */
 function writeAll(fd: number, bytes: Uint8Array): void {
   let off = 0;
   const pause = new Int32Array(new SharedArrayBuffer(4));
@@ -74,7 +84,9 @@ function writeAll(fd: number, bytes: Uint8Array): void {
     try {
       off += writeSync(fd, bytes, off, bytes.length - off);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EPIPE') throw new WasiExit(SIGPIPE_EXIT_CODE);
+      if (code !== 'EAGAIN') throw e;
       Atomics.wait(pause, 0, 0, 1);
     }
   }
@@ -88,7 +100,8 @@ if (init.sim !== null) {
   host = sim;
   halt = new SimHalt(sim, doorbell);
 } else {
-  const wh = new WorkerHost({ doorbell });
+  const rng = init.seed === null ? null : new SeededRandom(init.seed);
+  const wh = new WorkerHost({ doorbell, ...(rng !== null ? { randomFill: (b: Uint8Array) => rng.fill(b) } : {}) });
   host = wh;
   halt = wh;
 }
@@ -141,6 +154,8 @@ try {
 } catch (e) {
   if (e instanceof WebAssembly.RuntimeError) msg = { type: 'error', message: `wasm trap: ${e.message}`, trap: true };
   else if (e instanceof SetupError || e instanceof WebAssembly.LinkError) msg = { type: 'error', message: e.message, trap: false };
+  // WasiPreview1.start's refusals of a module that is no WASI command (no memory, no _start).
+  else if (e instanceof TypeError && e.message.startsWith('the module ')) msg = { type: 'error', message: e.message, trap: false };
   else msg = { type: 'error', message: e instanceof Error ? (e.stack ?? e.message) : String(e), trap: false };
 }
 port.postMessage(msg);

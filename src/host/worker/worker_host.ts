@@ -24,6 +24,11 @@ export interface WorkerHostOptions {
   doorbell?: Doorbell;
   /** Where console text goes; by default process.stderr. */
   console?: (text: string) => void;
+  /**
+   * The randomness, by default the runtime's cryptographic generator. `tkl run --seed` gives
+   * a seeded generator here so a program's random bytes repeat on the real clock too.
+   */
+  randomFill?: (buf: Uint8Array) => void;
 }
 
 const ORIGIN_MS = performance.now();
@@ -35,10 +40,12 @@ export class WorkerHost implements HostOps, Halt {
   private seq = 0;
   private deferred: (() => void)[] = [];
   private readonly out: (text: string) => void;
+  private readonly random: (buf: Uint8Array) => void;
 
   constructor(options: WorkerHostOptions = {}) {
     this.doorbell = options.doorbell ?? Doorbell.private();
     this.out = options.console ?? ((text) => void process.stderr.write(text));
+    this.random = options.randomFill ?? nodeRandomFill;
   }
 
   monotonic(): Instant {
@@ -61,7 +68,7 @@ export class WorkerHost implements HostOps, Halt {
   }
 
   randomFill(buf: Uint8Array): void {
-    nodeRandomFill(buf);
+    this.random(buf);
   }
 
   hold(): () => void {
