@@ -262,7 +262,12 @@ export function defineLinuxSuite(o: SuiteOptions): void {
       for (const p of ['arp', 'icmp', 'udp', 'tcp', 'http']) assert.ok(protos.includes(p), `capture has ${p}`);
       const bad = await run('tshark', ['-r', f, '-Y', '_ws.malformed', '-T', 'fields', '-e', 'frame.number'], 120_000);
       assert.equal(bad.code, 0, bad.stderr);
-      assert.equal(bad.stdout.trim(), '', 'no malformed packets');
+      if (bad.stdout.trim() !== '') {
+        // Say what tshark found, so a rare failure can be understood from the log alone.
+        const first = bad.stdout.trim().split('\n').slice(0, 3).join(' || frame.number == ');
+        const detail = await run('tshark', ['-r', f, '-Y', `frame.number == ${first}`, '-V'], 120_000);
+        assert.fail(`malformed packets (frames ${bad.stdout.trim().split('\n').slice(0, 20).join(', ')}):\n${detail.stdout.slice(0, 6000)}`);
+      }
     });
   });
 }
