@@ -196,11 +196,28 @@ export class Fs {
       if (options.force && e instanceof SystemError && e.code === 'ENOENT') return;
       throw e;
     }
-    if ((st.mode & S_IFMT) === S_IFDIR) {
-      if (!options.recursive) throw new SystemError(E.EISDIR, 'rm', path);
-      for (const d of this.entries(path)) this.rm(join(path, d.name), options);
-      this.run('rmdir', path, () => sys_unlinkat(t, AT_FDCWD, path, AT_REMOVEDIR));
-    } else this.run('unlink', path, () => sys_unlinkat(t, AT_FDCWD, path, 0));
+    if ((st.mode & S_IFMT) !== S_IFDIR) {
+      this.run('unlink', path, () => sys_unlinkat(t, AT_FDCWD, path, 0));
+      return;
+    }
+    if (!options.recursive) throw new SystemError(E.EISDIR, 'rm', path);
+    // Depth first with an explicit stack (a tree may be as deep as PATH_MAX allows): a
+    // directory is removed when it comes back to the top with its entries gone.
+    const stack: { dir: string; listed: boolean }[] = [{ dir: path, listed: false }];
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      if (top.listed) {
+        stack.pop();
+        this.run('rmdir', top.dir, () => sys_unlinkat(t, AT_FDCWD, top.dir, AT_REMOVEDIR));
+        continue;
+      }
+      top.listed = true;
+      for (const d of this.entries(top.dir)) {
+        const p = join(top.dir, d.name);
+        if (d.type === DT_DIR) stack.push({ dir: p, listed: false });
+        else this.run('unlink', p, () => sys_unlinkat(t, AT_FDCWD, p, 0));
+      }
+    }
   }
 
   /** Every entry beneath `path` (depth first, parents before children), not following symlinks. */
@@ -208,10 +225,28 @@ export class Fs {
     const st = this.lstat(path);
     yield { path, stat: st };
     if ((st.mode & S_IFMT) !== S_IFDIR) return;
-    for (const d of this.entries(path)) {
-      const p = join(path, d.name);
-      if (d.type === DT_DIR) yield* this.walk(p);
-      else yield { path: p, stat: this.lstat(p) };
+    // An explicit stack of directory listings, so depth costs no JavaScript stack.
+    const stack: { dir: string; names: string[]; types: number[]; i: number }[] = [];
+    const open = (dir: string): void => {
+      const names: string[] = [];
+      const types: number[] = [];
+      for (const d of this.entries(dir)) {
+        names.push(d.name);
+        types.push(d.type);
+      }
+      stack.push({ dir, names, types, i: 0 });
+    };
+    open(path);
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      if (top.i === top.names.length) {
+        stack.pop();
+        continue;
+      }
+      const k = top.i++;
+      const p = join(top.dir, top.names[k]!);
+      yield { path: p, stat: this.lstat(p) };
+      if (top.types[k] === DT_DIR) open(p);
     }
   }
 }

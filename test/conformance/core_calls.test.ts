@@ -8,6 +8,8 @@ import { fresh, throwsCode, rejectsCode, enc, dec } from './helpers.js';
 import { AT_FDCWD, AT_SYMLINK_NOFOLLOW, O_CREAT, O_DIRECTORY, O_RDONLY, O_RDWR } from '../../src/abi/linux/fcntl.js';
 import { POLLIN, POLLOUT } from '../../src/abi/linux/poll.js';
 import { SystemError } from '../../src/index.js';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 function caught(fn: () => unknown): SystemError {
   try {
@@ -107,4 +109,22 @@ test('/dev/tty is the console; k.fs.walk lists parents before children without f
   assert.deepEqual(seen.sort(), ['/w', '/w/a', '/w/a/b', '/w/a/b/g', '/w/a/f', '/w/a/loop']);
   const order = [...k.fs.walk('/w')].map((e) => e.path);
   assert.ok(order.indexOf('/w/a') < order.indexOf('/w/a/b') && order.indexOf('/w/a/b') < order.indexOf('/w/a/b/g'));
+});
+
+test('k.fs.walk and k.fs.rm -r handle a tree as deep as PATH_MAX allows without deep JavaScript recursion', () => {
+  // Run with a small JavaScript stack, where the old recursive versions overflowed.
+  const index = fileURLToPath(new URL('../../src/index.js', import.meta.url));
+  const script = `
+    const { boot } = await import(${JSON.stringify(index)});
+    const k = boot();
+    const deep = '/tmp' + '/d'.repeat(2000);
+    k.fs.mkdir(deep, { recursive: true });
+    k.fs.writeFile(deep + '/leaf', 'x');
+    let n = 0;
+    for (const e of k.fs.walk('/tmp/d')) n++;
+    k.fs.rm('/tmp/d', { recursive: true });
+    console.log(n, k.fs.exists('/tmp/d'));`;
+  const r = spawnSync(process.execPath, ['--stack-size=120', '--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), '2001 false');
 });
