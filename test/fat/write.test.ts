@@ -14,7 +14,7 @@ import { mkfsFat } from '../../src/fs/fat/mkfs.js';
 import { writeGpt } from '../../src/block/gpt.js';
 import { writeMbr } from '../../src/block/mbr.js';
 import { openPartition } from '../../src/block/partition_table.js';
-import { S_IFIFO, AT_FDCWD, RENAME_EXCHANGE } from '../../src/abi/linux/index.js';
+import { S_IFIFO, AT_FDCWD, RENAME_EXCHANGE, O_CREAT, O_WRONLY } from '../../src/abi/linux/index.js';
 import { missingLoop, missingTools, run, sparseImage, tempDir } from '../block/tools.js';
 import { assertFsckClean, assertSameHostTrees, makeTree } from './fat_tools.js';
 import type { FatSuper } from '../../src/fs/fat/super.js';
@@ -229,6 +229,10 @@ test('modes: umask/fmask/dmask/uid/gid; chmod as Linux vfat (unstorable modes ig
     k.fs.mkdir('/mnt/fat/d');
     k.fs.writeFile('/mnt/fat/d/f', 'x');
     const mode = (p: string): number => k.sys.stat(p).mode & 0o7777;
+    // The mode given at creation is not stored (vfat_create ignores it): the file is writable.
+    k.sys.close(k.sys.openat(AT_FDCWD, '/mnt/fat/d/made-0444', O_CREAT | O_WRONLY, 0o444));
+    assert.equal(mode('/mnt/fat/d/made-0444'), 0o644);
+    k.sys.unlink('/mnt/fat/d/made-0444');
     let st = k.sys.stat('/mnt/fat/d/f');
     assert.deepEqual([st.mode & 0o7777, st.uid, st.gid], [0o644, 1000, 100]);
     assert.equal(mode('/mnt/fat/d'), 0o755);

@@ -735,9 +735,9 @@ export class FatInode extends Inode {
   /** A new short entry for a child: attributes, times, no cluster yet. */
   private newChild(isDir: boolean, init: NewInode): { inode: FatInode; entry: Uint8Array } {
     const now = this.sb.clock.now();
-    const attr = isDir ? ATTR_DIRECTORY : ATTR_ARCHIVE;
-    const writable = (init.mode & S_IWUGO) !== 0;
-    const a = !isDir && !writable ? attr | ATTR_READ_ONLY : attr;
+    // The mode asked for is not stored, as in Linux's vfat (a new entry is a directory or
+    // archive, writable); the permissions come from the mount's fmask and dmask.
+    const a = isDir ? ATTR_DIRECTORY : ATTR_ARCHIVE;
     const inode = new FatInode(this.sb, this.sb.nextIno++, this, { mode: this.sb.modeFor(isDir, a), uid: this.sb.opts.uid, gid: this.sb.opts.gid, rdev: 0 }, now, 0, a);
     // FAT keeps times at its own precision: store and show the same value.
     const [d, t, tt] = timespecToDos(now);
