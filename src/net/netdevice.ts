@@ -67,6 +67,57 @@ export interface NetDevice {
   close?(): void;
 }
 
+/**
+ * A device that stands in front of another (a capture, a fault injector): everything is the
+ * inner device's unless the subclass says otherwise; subclasses override transmit/onReceive.
+ * A subclass that keeps a frame past transmit() must copy it while it advertises
+ * copiesOnTransmit (the inner device's value, by default).
+ */
+export abstract class DeviceWrapper implements NetDevice {
+  constructor(readonly inner: NetDevice) {}
+
+  get name(): string {
+    return this.inner.name;
+  }
+  get mac(): number {
+    return this.inner.mac;
+  }
+  get mtu(): number {
+    return this.inner.mtu;
+  }
+  get checksumOffload(): boolean {
+    return this.inner.checksumOffload;
+  }
+  get gsoMaxSize(): number {
+    return this.inner.gsoMaxSize ?? 0;
+  }
+  get copiesOnTransmit(): boolean {
+    return this.inner.copiesOnTransmit === true;
+  }
+  get linkUp(): boolean {
+    return this.inner.linkUp;
+  }
+  get stats(): DeviceStats {
+    return this.inner.stats;
+  }
+
+  transmit(frame: Uint8Array): void {
+    this.inner.transmit(frame);
+  }
+
+  onReceive(deliver: (frame: Uint8Array) => void): void {
+    this.inner.onReceive(deliver);
+  }
+
+  onLinkChange(cb: (up: boolean) => void): void {
+    this.inner.onLinkChange?.(cb);
+  }
+
+  close(): void {
+    this.inner.close?.();
+  }
+}
+
 /** A locally administered unicast MAC made from 5 random bytes (02:xx:xx:xx:xx:xx). */
 export function randomMac(fill: (b: Uint8Array) => void): number {
   const b = new Uint8Array(5);

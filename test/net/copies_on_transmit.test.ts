@@ -10,7 +10,7 @@ import { SimHost } from '../../src/host/sim/sim_host.js';
 import { MemoryLink, type LinkParams } from '../../src/drivers/net/memory_link.js';
 import { FaultDevice, type FaultParams } from '../../src/drivers/net/fault.js';
 import { RingBridge, RingNetDevice } from '../../src/drivers/net/ring_link.js';
-import type { DeviceStats, NetDevice } from '../../src/net/netdevice.js';
+import { DeviceWrapper, type NetDevice } from '../../src/net/netdevice.js';
 import { AF_INET } from '../../src/net/socket/sockaddr.js';
 import { SOCK_STREAM, SHUT_WR } from '../../src/abi/linux/socket.js';
 import { pattern } from './helpers.js';
@@ -25,47 +25,21 @@ interface Seen {
 }
 
 /** Copies each frame into the link, then overwrites the caller's frame with POISON. */
-class CopyingDevice implements NetDevice {
-  readonly copiesOnTransmit = true;
+class CopyingDevice extends DeviceWrapper {
+  override get copiesOnTransmit(): boolean {
+    return true;
+  }
   readonly seen: Seen[] = [];
   /** Frames that reached transmit() already poisoned: a frame used after its transmit() returned. */
   poisoned = 0;
 
-  constructor(readonly inner: NetDevice) {}
-
-  get name(): string {
-    return this.inner.name;
-  }
-  get mac(): number {
-    return this.inner.mac;
-  }
-  get mtu(): number {
-    return this.inner.mtu;
-  }
-  get checksumOffload(): boolean {
-    return this.inner.checksumOffload;
-  }
-  get gsoMaxSize(): number {
-    return this.inner.gsoMaxSize ?? 0;
-  }
-  get linkUp(): boolean {
-    return this.inner.linkUp;
-  }
-  get stats(): DeviceStats {
-    return this.inner.stats;
-  }
-
-  transmit(frame: Uint8Array): void {
+  override transmit(frame: Uint8Array): void {
     // The EtherType of a poisoned frame reads 0xeeee.
     if (frame[12] === POISON && frame[13] === POISON) this.poisoned++;
     const bytes = frame.slice();
     this.seen.push({ bytes, buffer: frame.buffer });
     this.inner.transmit(bytes);
     frame.fill(POISON);
-  }
-
-  onReceive(deliver: (frame: Uint8Array) => void): void {
-    this.inner.onReceive(deliver);
   }
 }
 

@@ -4,7 +4,7 @@
 // Over a device that copiesOnTransmit it promises the same, so a frame it holds back is a copy.
 
 import type { HostOps } from '../../host/host_ops.js';
-import type { DeviceStats, NetDevice } from '../../net/netdevice.js';
+import { DeviceWrapper, type NetDevice } from '../../net/netdevice.js';
 import { DeadlineQueue } from '../../kernel/timers.js';
 import type { HeapEntry } from '../../util/heap.js';
 import { SeededRandom } from '../../util/random.js';
@@ -25,50 +25,28 @@ interface Pending extends HeapEntry {
   run: () => void;
 }
 
-export class FaultDevice implements NetDevice {
+export class FaultDevice extends DeviceWrapper {
   private readonly rng: SeededRandom;
   private readonly delayed: DeadlineQueue<Pending>;
   /** Frames dropped by the injector (not by the device). */
   dropped = 0;
 
   constructor(
-    readonly inner: NetDevice,
+    inner: NetDevice,
     private readonly host: HostOps,
     public params: FaultParams = {},
   ) {
+    super(inner);
     this.delayed = new DeadlineQueue<Pending>(host, (p) => p.run());
     this.rng = SeededRandom.seededBy((b) => host.randomFill(b));
   }
 
-  get name(): string {
-    return this.inner.name;
-  }
-  get mac(): number {
-    return this.inner.mac;
-  }
-  get mtu(): number {
-    return this.inner.mtu;
-  }
-  get checksumOffload(): boolean {
-    return this.inner.checksumOffload;
-  }
   /** The inner device's segmentation offload while no fault is set: faults act per frame. */
-  get gsoMaxSize(): number {
+  override get gsoMaxSize(): number {
     const p = this.params;
     if (p.loss || p.duplicate || p.delay || p.jitter || p.reorder) return 0;
     return this.inner.gsoMaxSize ?? 0;
   }
-  /** The inner device's: a frame held back (delay, jitter) is copied first (see transmit). */
-  get copiesOnTransmit(): boolean {
-    return this.inner.copiesOnTransmit === true;
-  }
-  get linkUp(): boolean {
-    return this.inner.linkUp;
-  }
-  get stats(): DeviceStats {
-    return this.inner.stats;
-  }
-
   /**
    * Passes `frame` to `out` now, later, twice or never. `copy`: the caller reuses the frame once
    * this returns, so each send held back gets a copy, taken before anything is sent.
@@ -102,17 +80,17 @@ export class FaultDevice implements NetDevice {
 
   private readonly send = (frame: Uint8Array): void => this.inner.transmit(frame);
 
-  transmit(frame: Uint8Array): void {
+  override transmit(frame: Uint8Array): void {
     this.apply(frame, this.send, this.inner.copiesOnTransmit === true);
   }
 
-  onReceive(deliver: (frame: Uint8Array) => void): void {
+  override onReceive(deliver: (frame: Uint8Array) => void): void {
     // Delivered frames are the stack's to keep (NetDevice.onReceive): no copy needed.
     this.inner.onReceive((frame) => this.apply(frame, deliver, false));
   }
 
-  close(): void {
+  override close(): void {
     this.delayed.clear();
-    this.inner.close?.();
+    super.close();
   }
 }

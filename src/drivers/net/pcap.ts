@@ -4,7 +4,7 @@
 // made on the sim host are reproducible byte for byte.
 
 import type { HostOps } from '../../host/host_ops.js';
-import type { DeviceStats, NetDevice } from '../../net/netdevice.js';
+import { DeviceWrapper, type NetDevice } from '../../net/netdevice.js';
 
 const MAGIC_NS = 0xa1b23c4d;
 const LINKTYPE_ETHERNET = 1;
@@ -44,55 +44,24 @@ export class PcapWriter {
 }
 
 /** Wraps `inner` so every frame through it is also written to `pcap`. */
-export class PcapTap implements NetDevice {
+export class PcapTap extends DeviceWrapper {
+  // copiesOnTransmit stays the inner device's: the capture copies each frame as it records it.
   constructor(
-    readonly inner: NetDevice,
+    inner: NetDevice,
     readonly pcap: PcapWriter,
-  ) {}
-
-  get name(): string {
-    return this.inner.name;
-  }
-  get mac(): number {
-    return this.inner.mac;
-  }
-  get mtu(): number {
-    return this.inner.mtu;
-  }
-  get gsoMaxSize(): number {
-    return this.inner.gsoMaxSize ?? 0;
-  }
-  get checksumOffload(): boolean {
-    return this.inner.checksumOffload;
-  }
-  /** The capture copies each frame as it is recorded, so the inner device's promise holds. */
-  get copiesOnTransmit(): boolean {
-    return this.inner.copiesOnTransmit === true;
-  }
-  get linkUp(): boolean {
-    return this.inner.linkUp;
-  }
-  get stats(): DeviceStats {
-    return this.inner.stats;
+  ) {
+    super(inner);
   }
 
-  transmit(frame: Uint8Array): void {
+  override transmit(frame: Uint8Array): void {
     this.pcap.record(frame);
     this.inner.transmit(frame);
   }
 
-  onReceive(deliver: (frame: Uint8Array) => void): void {
+  override onReceive(deliver: (frame: Uint8Array) => void): void {
     this.inner.onReceive((frame) => {
       this.pcap.record(frame);
       deliver(frame);
     });
-  }
-
-  onLinkChange(cb: (up: boolean) => void): void {
-    this.inner.onLinkChange?.(cb);
-  }
-
-  close(): void {
-    this.inner.close?.();
   }
 }
