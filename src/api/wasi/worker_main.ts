@@ -152,7 +152,9 @@ try {
   if (netError !== null) throw new SetupError(netError);
   msg = { type: 'exit', code: runProgram(k, halt, init.module, init.config, stdio, init.interrupt) };
 } catch (e) {
-  if (e instanceof WebAssembly.RuntimeError) msg = { type: 'error', message: `wasm trap: ${e.message}`, trap: true };
+  // An interrupt that arrived outside the program's own calls (during setup).
+  if (e instanceof WasiExit) msg = { type: 'exit', code: e.code };
+  else if (e instanceof WebAssembly.RuntimeError) msg = { type: 'error', message: `wasm trap: ${e.message}`, trap: true };
   else if (e instanceof SetupError || e instanceof WebAssembly.LinkError) msg = { type: 'error', message: e.message, trap: false };
   // WasiPreview1.start's refusals of a module that is no WASI command (no memory, no _start).
   else if (e instanceof TypeError && e.message.startsWith('the module ')) msg = { type: 'error', message: e.message, trap: false };
