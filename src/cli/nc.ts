@@ -24,11 +24,14 @@ export async function nc(argv: string[]): Promise<number> {
         return 0;
       } else if (x === '-l') listen = true;
       else if (x === '-u') udp = true;
-      else if (x === '-p') localPort = Number(a[++i]);
+      else if (x === '-p') localPort = parsePort(a[++i]);
       else if (x.startsWith('-') && x.length > 1) throw new Error(`unknown option '${x}'`);
       else pos.push(x);
     }
     if (pos.length === 0 && !(listen && localPort)) throw new Error('no PORT');
+    if (pos.length > 2) throw new Error(`unexpected argument '${pos[2]}'`);
+    // The last operand is the port: `tkl nc 127.0.0.1` lacks one, `tkl nc -l 99999` is out of range.
+    if (pos.length > 0) parsePort(pos[pos.length - 1]);
   } catch (e) {
     console.error(`tkl nc: ${(e as Error).message}`);
     return 2;
@@ -42,8 +45,7 @@ export async function nc(argv: string[]): Promise<number> {
   }
   const { k, close } = ready;
   try {
-    const port = Number(pos[pos.length - 1] ?? localPort);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error('bad port');
+    const port = pos.length > 0 ? parsePort(pos[pos.length - 1]) : localPort;
     const hostArg = pos.length > 1 ? pos[0]! : listen ? '0.0.0.0' : '127.0.0.1';
     const addr = await resolve4(k, hostArg);
     const s = k.sys.socket(AF_INET, udp ? SOCK_DGRAM : SOCK_STREAM, 0);
@@ -71,6 +73,14 @@ export async function nc(argv: string[]): Promise<number> {
   } finally {
     close();
   }
+}
+
+/** A port operand: decimal digits, 0–65535. Throws an Error naming the operand otherwise. */
+function parsePort(x: string | undefined): number {
+  if (x === undefined) throw new Error('no PORT');
+  const port = /^[0-9]{1,5}$/.test(x) ? Number(x) : NaN;
+  if (!(port <= 65535)) throw new Error(`bad port '${x}': a PORT is a number from 0 to 65535`);
+  return port;
 }
 
 async function pumpIn(k: Process, fd: number, udp: boolean, peer: () => SockAddrIn | null): Promise<void> {

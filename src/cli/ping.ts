@@ -27,9 +27,18 @@ export async function ping(argv: string[]): Promise<number> {
       if (x === '--help' || x === '-h') {
         console.log(`usage: tkl ping [-c COUNT] [-i INTERVAL] [-s SIZE] [-W TIMEOUT] ${netUsage} HOST\n\n${netHelp}\n\nexamples:\n  tkl ping -c 3 127.0.0.1\n  tkl ping --net tap:tkl0 --ip 10.0.0.2/24 -c 3 10.0.0.1\n  tkl ping --net passt --dhcp example.org`);
         return 0;
-      } else if (x === '-c') count = Math.floor(num());
+      } else if (x === '-c') {
+        // iputils refuses a count of 0 ("out of range: 1 <= value <= …") rather than pinging forever.
+        count = Math.floor(num());
+        if (count < 1) throw new Error(`invalid argument: '${a[i]}': out of range: 1 <= value <= ${Number.MAX_SAFE_INTEGER}`);
+      }
       else if (x === '-i') interval = num();
-      else if (x === '-s') size = Math.min(65507 - 8, Math.floor(num()));
+      else if (x === '-s') {
+        // 65507 = 65535 − 20 (IPv4 header) − 8 (ICMP header): the largest echo payload one
+        // datagram carries; ping refuses more ("packet size N is too large. Maximum is 65507").
+        size = Math.floor(num());
+        if (size > 65507) throw new Error(`packet size ${size} is too large. Maximum is 65507`);
+      }
       else if (x === '-W') wait = num();
       else if (x.startsWith('-')) throw new Error(`unknown option '${x}'`);
       else host = x;

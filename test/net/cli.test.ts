@@ -31,6 +31,33 @@ test('bad options get a clear message and exit status 2', async () => {
   assert.match(r.stderr, /bad --net 'bogus'/);
 });
 
+test('nc: a missing or out-of-range PORT is a usage error (exit 2), before any network set-up', async () => {
+  for (const args of [['127.0.0.1'], ['-l', '99999'], ['-p', '70000', '10.0.0.1', '80'], ['10.0.0.1', '8x']]) {
+    const r = await run(process.execPath, [tkl, 'nc', ...args], 10_000, '');
+    assert.equal(r.code, 2, `nc ${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, /^tkl nc: bad port '[^']+': a PORT is a number from 0 to 65535\n$/);
+  }
+});
+
+test('ping: -s over 65507 and -c 0 are refused as iputils ping refuses them', async () => {
+  const big = await run(process.execPath, [tkl, 'ping', '-s', '70000', '127.0.0.1'], 10_000);
+  assert.equal(big.code, 2);
+  assert.equal(big.stdout, '', 'refused before the PING line');
+  assert.match(big.stderr, /packet size 70000 is too large\. Maximum is 65507/);
+  // iputils 20221126: "ping: invalid argument: '0': out of range: 1 <= value <= …".
+  const zero = await run(process.execPath, [tkl, 'ping', '-c', '0', '127.0.0.1'], 10_000);
+  assert.equal(zero.code, 2);
+  assert.equal(zero.stdout, '');
+  assert.match(zero.stderr, /invalid argument: '0': out of range: 1 <= value/);
+});
+
+test('ping -s 65507, the largest echo, goes out and comes back (65535-byte datagram)', { timeout: 30_000 }, async () => {
+  const r = await run(process.execPath, [tkl, 'ping', '-c', '1', '-s', '65507', '127.0.0.1'], 20_000);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /65507\(65535\) bytes of data/);
+  assert.match(r.stdout, /65515 bytes from 127\.0\.0\.1: icmp_seq=1/);
+});
+
 /** Starts `tkl httpd ARGS` in a child and GETs `path` from it over the UDP tunnel. */
 async function fetchFromHttpd(extra: string[], path: string, pa: number, pb: number): Promise<string> {
   const child = spawn(process.execPath, [tkl, 'httpd', '--port', '8080', '--net', `udp:127.0.0.1:${pa},127.0.0.1:${pb}`, '--ip', '10.9.0.2/24', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -63,7 +63,9 @@ export class PingSocket extends Socket {
     const dst = to !== null ? inetArg(to).addr : this.remote;
     if (dst === 0) throw E.EDESTADDRREQ;
     if (len < ICMP_HLEN || buf[off] !== ICMP_ECHO || buf[off + 1] !== 0) throw E.EINVAL;
-    if (len > 65507) throw E.EMSGSIZE;
+    // The ICMP message plus a 20-byte IPv4 header must fit the 16-bit total length (Linux:
+    // ip_append_data refuses more than 0xFFFF), so 65515 bytes = 8 header + 65507 data.
+    if (len > 65535 - 20) throw E.EMSGSIZE;
     if (this.id === 0) this.allocId(0);
     const r = this.stack.route(dst);
     if (r === null) throw E.ENETUNREACH;

@@ -51,8 +51,16 @@ export class ArpCache {
     }
     if (n.state === STALE) {
       if (now > n.until) {
+        if (n.probes > 0) {
+          // The refresh below went unanswered for MAX_PROBES retransmission times: the
+          // neighbour is gone (Linux: PROBE → FAILED). Resolve afresh, which fails with
+          // host unreachable if nobody answers.
+          this.table.delete(ip);
+          return null;
+        }
         // Still usable for this packet; ask again so it becomes REACHABLE or goes away.
         this.request(ip, n.mac);
+        n.probes = 1;
         n.until = now + RETRANS_NS * MAX_PROBES;
       }
     }
@@ -136,6 +144,7 @@ export class ArpCache {
   private confirm(n: Neighbour, mac: number, now: Instant): void {
     n.mac = mac;
     n.state = REACHABLE;
+    n.probes = 0;
     n.until = now + REACHABLE_NS;
     const frames = n.pending;
     n.pending = [];

@@ -154,11 +154,12 @@ export abstract class Socket {
       }
       case SO_SNDBUF:
         // Linux doubles the request to leave room for bookkeeping and reports the doubled value.
-        this.sndbuf = Math.max(SOCK_MIN_SNDBUF, Math.min(intOpt(value), SOCK_BUF_MAX) * 2);
+        // The request is read as unsigned (Linux: min_t(u32, val, wmem_max)): -1 asks for the maximum.
+        this.sndbuf = Math.max(SOCK_MIN_SNDBUF, Math.min(intOpt(value) >>> 0, SOCK_BUF_MAX) * 2);
         this.buffersChanged();
         return;
       case SO_RCVBUF:
-        this.rcvbuf = Math.max(SOCK_MIN_RCVBUF, Math.min(intOpt(value), SOCK_BUF_MAX) * 2);
+        this.rcvbuf = Math.max(SOCK_MIN_RCVBUF, Math.min(intOpt(value) >>> 0, SOCK_BUF_MAX) * 2);
         this.buffersChanged();
         return;
       case SO_RCVLOWAT:

@@ -165,6 +165,8 @@ export class UdpSocket extends Socket {
   pmtudisc = 1;
   private readonly rxq = new DgramQueue();
   private bound = false;
+  /** localAddr was chosen by connect, not bind. */
+  private addrFromConnect = false;
   private shutRd = false;
 
   constructor(private readonly layer: UdpLayer) {
@@ -224,6 +226,9 @@ export class UdpSocket extends Socket {
       // Dissolve the association (connect(2) with AF_UNSPEC).
       this.remoteAddr = 0;
       this.remotePort = 0;
+      // An address that connect chose is released again (Linux: inet_reset_saddr).
+      if (this.addrFromConnect) this.localAddr = 0;
+      this.addrFromConnect = false;
       return;
     }
     const a = inetArg(addr);
@@ -233,6 +238,12 @@ export class UdpSocket extends Socket {
     this.autobind();
     this.remoteAddr = a.addr === 0 ? 0x7f000001 : a.addr;
     this.remotePort = a.port;
+    // Linux (ip4_datagram_connect) fixes an unbound source address to the route's, so
+    // getsockname reports it and only datagrams to that address are received.
+    if (this.localAddr === 0) {
+      this.localAddr = this.layer.stack.sourceFor(r, this.remoteAddr);
+      this.addrFromConnect = true;
+    }
   }
 
   sendmsg(buf: Uint8Array, off: number, len: number, to: SockAddr | null, flags: number, now: Instant): number {
