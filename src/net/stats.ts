@@ -49,6 +49,7 @@ export class NetStats {
   TcpInCsumErrors = 0;
   // TcpExt (netstat)
   TcpExtPAWSEstab = 0;
+  TcpExtTCPACKSkippedPAWS = 0;
   TcpExtListenOverflows = 0;
   TcpExtListenDrops = 0;
   TcpExtTCPChallengeACK = 0;

@@ -13,7 +13,8 @@ import type { NetDevice } from '../../src/net/netdevice.js';
 import { PcapTap, PcapWriter } from '../../src/drivers/net/pcap.js';
 import { FaultDevice } from '../../src/drivers/net/fault.js';
 import { AF_INET } from '../../src/net/socket/sockaddr.js';
-import { IPPROTO_ICMP, SHUT_WR, SOCK_DGRAM, SOCK_STREAM, SOL_SOCKET, SO_RCVTIMEO } from '../../src/abi/linux/socket.js';
+import { IPPROTO_ICMP, SHUT_WR, SOCK_DGRAM, SOCK_STREAM, SOL_SOCKET, SOL_TCP, SO_RCVTIMEO, TCP_INFO } from '../../src/abi/linux/socket.js';
+import type { TcpInfo } from '../../src/net/tcp/tcp_socket.js';
 import { serveHttp } from '../../src/cli/httpd.js';
 import { inNs, missingForNetns, PY_PEER, run, sh, start } from './netns.js';
 import { pattern } from '../net/helpers.js';
@@ -157,7 +158,8 @@ export function defineLinuxSuite(o: SuiteOptions): void {
     });
 
     /** tkl client: sends `up` bytes, half-closes, receives what the Linux server sends back. */
-    async function tklClient(port: number, up: number, down: number): Promise<void> {
+    /** `inspect` sees the connected socket just before it is closed. */
+    async function tklClient(port: number, up: number, down: number, inspect?: (fd: number) => void): Promise<void> {
       const srv = start(...inNs(ns, 'python3', py, 'tcp-server', LINUX, String(port), String(down)), 300_000);
       assert.equal(await srv.ready, 'ready');
       const c = k.sys.socket(AF_INET, SOCK_STREAM, 0);
@@ -184,6 +186,7 @@ export function defineLinuxSuite(o: SuiteOptions): void {
         n += r;
       }
       await writer;
+      inspect?.(c);
       k.sys.close(c);
       const r = await srv.done;
       assert.equal(r.code, 0, r.stderr);
@@ -243,10 +246,29 @@ export function defineLinuxSuite(o: SuiteOptions): void {
         t.diagnostic(`tc netem unavailable (${q.stderr.trim()}); injecting loss 5% reorder 25% delay 10ms with FaultDevice instead`);
         fault.params = { loss: 0.05, reorder: 0.25, delay: 10e6 };
       }
+      // Evidence that the faults happened during this test, not only somewhere in the suite.
+      const stats = k.kernel.net.stats;
+      const retransBefore = stats.TcpRetransSegs;
+      const ofoBefore = stats.TcpExtTCPOFOQueue;
+      const f0 = { dropped: fault.dropped, delayed: fault.delayed, reordered: fault.reordered };
+      let rttUs = 0;
       try {
         const size = SOAK ? 100 * MiB : 2 * MiB;
-        await tklClient(7300, size, size);
-        assert.ok(k.kernel.net.stats.TcpRetransSegs > 0, 'tkl repaired losses');
+        await tklClient(7300, size, size, (c) => {
+          rttUs = (k.sys.getsockopt(c, SOL_TCP, TCP_INFO) as unknown as TcpInfo).rtt;
+        });
+        assert.ok(stats.TcpRetransSegs > retransBefore, `tkl retransmitted during this test (${stats.TcpRetransSegs - retransBefore} segments)`);
+        assert.ok(stats.TcpExtTCPOFOQueue > ofoBefore, 'segments from Linux arrived out of order and were queued');
+        assert.ok(rttUs >= 10_000, `the smoothed RTT shows the 10 ms delay (${rttUs} µs)`);
+        if (haveNetem) {
+          const tcs = sh(`ip netns exec ${ns} tc -s qdisc show dev ${tapName}`);
+          const m = /dropped (\d+)/.exec(tcs.stdout);
+          assert.ok(m !== null && Number(m[1]) > 0, `netem dropped frames: ${tcs.stdout}`);
+        } else {
+          assert.ok(fault.dropped > f0.dropped, `FaultDevice dropped frames (${fault.dropped - f0.dropped})`);
+          assert.ok(fault.delayed > f0.delayed, `FaultDevice delayed frames (${fault.delayed - f0.delayed})`);
+          assert.ok(fault.reordered > f0.reordered, `FaultDevice let frames overtake (${fault.reordered - f0.reordered})`);
+        }
       } finally {
         if (haveNetem) sh(`ip netns exec ${ns} tc qdisc del dev ${tapName} root`);
         fault.params = {};

@@ -1,7 +1,9 @@
 // tkl over passt (QEMU's stream protocol on a UNIX socket, no root needed for passt itself):
 // passt runs in a network namespace this suite makes (a veth pair there gives it an address
 // and a default route to copy), tkl takes its address by DHCP from passt, then reaches
-// servers on the namespace's loopback through passt's gateway mapping. Skips without passt.
+// servers on the namespace's loopback through passt's gateway mapping, answers ping through
+// passt's ICMP echo sockets and curl through passt's port forwarding (-t), and tshark reads the
+// capture. Skips without passt.
 // Linux itself, on a TAP bridged to a second passt, is the reference where passt misbehaves.
 import { describe, before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,12 +16,18 @@ import { StreamDevice } from '../../src/drivers/net/stream.js';
 import { tapAddon, TapDevice } from '../../src/drivers/net/tap.js';
 import { dhcpConfigure, type DhcpLease } from '../../src/net/dhcp/client.js';
 import { AF_INET } from '../../src/net/socket/sockaddr.js';
-import { SHUT_WR, SOCK_DGRAM, SOCK_STREAM, SOL_SOCKET, SO_RCVTIMEO } from '../../src/abi/linux/socket.js';
+import { IPPROTO_ICMP, SHUT_WR, SOCK_DGRAM, SOCK_STREAM, SOL_SOCKET, SO_RCVTIMEO } from '../../src/abi/linux/socket.js';
+import { PcapTap, PcapWriter } from '../../src/drivers/net/pcap.js';
+import { serveHttp } from '../../src/cli/httpd.js';
 import { inNs, missingForNetns, PY_PEER, run, sh, start } from './netns.js';
 import { pattern } from '../net/helpers.js';
 
 const MiB = 1 << 20;
 const ns = `tklp${process.pid}`;
+/** A second address of the namespace (on its loopback) for ICMP echo through passt. */
+const NS_EXTRA = '10.199.5.7';
+/** The port passt forwards from the namespace to tkl (-t). */
+const FWD_PORT = 8089;
 const skip = missingForNetns(['passt', 'python3']);
 if (skip !== null) console.log(`# SKIP passt interop: ${skip}`);
 
@@ -30,6 +38,9 @@ describe('interop with Linux through passt', { skip: skip ?? false, timeout: 300
   let passt: ReturnType<typeof start>;
   let lease: DhcpLease;
   let py: string;
+  const pcapChunks: Buffer[] = [];
+  /** Off for the bulk transfers: tshark reads the rest. */
+  let capturing = true;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tkl-passt-'));
@@ -39,6 +50,9 @@ describe('interop with Linux through passt', { skip: skip ?? false, timeout: 300
     for (const c of [
       `ip netns add ${ns}`, `ip -n ${ns} link add v0 type veth peer name v1`, `ip -n ${ns} addr add 10.199.5.1/24 dev v0`,
       `ip -n ${ns} link set v0 up`, `ip -n ${ns} link set v1 up`, `ip -n ${ns} link set lo up`, `ip -n ${ns} route add default via 10.199.5.254 dev v0`,
+      `ip -n ${ns} addr add ${NS_EXTRA}/32 dev lo`,
+      // passt relays ICMP echo through ping sockets as nobody: allow every group to open them.
+      `ip netns exec ${ns} sh -c 'echo 0 2147483647 > /proc/sys/net/ipv4/ping_group_range'`,
     ]) {
       const r = sh(c);
       assert.equal(r.code, 0, `${c}: ${r.stderr}`);
@@ -46,12 +60,13 @@ describe('interop with Linux through passt', { skip: skip ?? false, timeout: 300
     const sock = join(dir, 'passt.socket');
     // passt drops root for nobody; its socket lives in a directory nobody may write to.
     sh(`chmod 777 ${dir}`);
-    passt = start(...inNs(ns, 'passt', '-f', '-4', '-1', '-s', sock), 300_000);
+    passt = start(...inNs(ns, 'passt', '-f', '-4', '-1', '-s', sock, '-t', String(FWD_PORT)), 300_000);
     for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
     k = boot();
     // passt's own MTU (65520): it does not reassemble IP fragments, so datagrams must fit.
     dev = await StreamDevice.open({ path: sock, mtu: 65520 });
-    const iface = k.kernel.net.addInterface(dev);
+    const cap = new PcapTap(dev, new PcapWriter((c) => capturing && pcapChunks.push(Buffer.from(c)), k.kernel.host));
+    const iface = k.kernel.net.addInterface(cap);
     k.kernel.net.setUp(iface, true);
     lease = await dhcpConfigure(k, iface);
   });
@@ -71,9 +86,50 @@ describe('interop with Linux through passt', { skip: skip ?? false, timeout: 300
     if (lease.dns.length > 0) assert.match(k.fs.readFile('/etc/resolv.conf', 'utf8'), /^nameserver /m);
   });
 
+  test('tkl pings an address of the namespace through passt (ICMP echo)', async () => {
+    const s = k.sys.socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP);
+    k.sys.setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, { sec: 3, usec: 0 });
+    for (let seq = 1; seq <= 3; seq++) {
+      const req = new Uint8Array(64);
+      req[0] = 8;
+      req[7] = seq;
+      req.fill(0xa5, 8);
+      await k.sys.sendto(s, req, undefined, 0, { family: AF_INET, addr: NS_EXTRA, port: 0 });
+      const buf = new Uint8Array(128);
+      const n = await k.sys.recvfrom(s, buf);
+      assert.equal(n, 64);
+      assert.equal(buf[0], 0, 'echo reply');
+      assert.equal(buf[7], seq);
+      assert.ok(buf.subarray(8, 64).every((b) => b === 0xa5), 'payload echoed');
+    }
+    k.sys.close(s);
+  });
+
+  test('curl in the namespace fetches from tkl httpd through passt\'s port forwarding (-t)', { timeout: 60_000 }, async () => {
+    k.fs.mkdir('/srv/www', { recursive: true });
+    const body = pattern(256 * 1024 + 17, 6);
+    k.fs.writeFile('/srv/www/big.bin', body);
+    k.fs.writeFile('/srv/www/index.html', '<h1>tkl via passt</h1>\n');
+    const srv = serveHttp(k, { root: '/srv/www', port: FWD_PORT });
+    try {
+      const url = `http://127.0.0.1:${FWD_PORT}`;
+      const [c, a] = inNs(ns, 'sh', '-c', `curl -sS -f ${url}/big.bin | sha256sum; curl -sS ${url}/ ${url}/index.html; curl -s -o /dev/null -w '%{http_code}' ${url}/nope`);
+      const r = await run(c, a, 30_000);
+      assert.equal(r.code, 0, r.stderr);
+      const lines = r.stdout.split('\n');
+      assert.equal(lines[0]!.split(' ')[0], createHash('sha256').update(body).digest('hex'));
+      assert.equal(lines[1], '<h1>tkl via passt</h1>');
+      assert.equal(lines[2], '<h1>tkl via passt</h1>');
+      assert.equal(lines[3], '404');
+    } finally {
+      srv.close();
+    }
+  });
+
   // Both directions, with passt's guest (tkl) closing its side only after the download: the
   // order passt 0.0~git20230309 handles. See the skipped test below for the other order.
   test('TCP through passt to a server on the namespace loopback: 32 MiB down, then 8 MiB up, byte-exact', { timeout: 120_000 }, async () => {
+    capturing = false;
     const down = 32 * MiB;
     const up = 8 * MiB;
     const srv = start(...inNs(ns, 'python3', py, 'tcp-source', '127.0.0.1', '7502', String(down)), 120_000);
@@ -157,6 +213,7 @@ describe('interop with Linux through passt', { skip: skip ?? false, timeout: 300
   });
 
   test('UDP through passt: echo of small and large datagrams', async () => {
+    capturing = true;
     const sizes = [64, 1400, 4000, 60000];
     const srv = start(...inNs(ns, 'python3', py, 'udp-echo', '127.0.0.1', '7501', String(sizes.length)), 60_000);
     assert.equal(await srv.ready, 'ready');
@@ -171,6 +228,21 @@ describe('interop with Linux through passt', { skip: skip ?? false, timeout: 300
       assert.ok(Buffer.from(buf.subarray(0, n)).equals(Buffer.from(d)));
     }
     k.sys.close(s);
+  });
+
+  test('tshark reads the capture and reports no malformed packets', { skip: missingForNetns(['tshark']) ?? false, timeout: 120_000 }, async () => {
+    const f = join(dir, 'passt.pcap');
+    writeFileSync(f, Buffer.concat(pcapChunks));
+    const all = await run('tshark', ['-r', f, '-T', 'fields', '-e', 'frame.protocols'], 120_000);
+    assert.equal(all.code, 0, all.stderr);
+    for (const p of ['arp', 'dhcp', 'icmp', 'udp', 'tcp', 'http']) assert.ok(all.stdout.includes(p), `capture has ${p}`);
+    const bad = await run('tshark', ['-r', f, '-Y', '_ws.malformed', '-T', 'fields', '-e', 'frame.number'], 120_000);
+    assert.equal(bad.code, 0, bad.stderr);
+    if (bad.stdout.trim() !== '') {
+      const first = bad.stdout.trim().split('\n').slice(0, 3).join(' || frame.number == ');
+      const detail = await run('tshark', ['-r', f, '-Y', `frame.number == ${first}`, '-V'], 120_000);
+      assert.fail(`malformed packets (frames ${bad.stdout.trim().split('\n').slice(0, 20).join(', ')}):\n${detail.stdout.slice(0, 6000)}`);
+    }
   });
 });
 

@@ -15,7 +15,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const tkl = fileURLToPath(new URL('../../../bin/tkl.js', import.meta.url));
-const base = 30000 + (process.pid % 10000) * 2;
+// The tkl CLI binds the UDP ports it is given, so they are fixed: below the ephemeral range
+// (32768–60999) so no socket bound to port 0 elsewhere can hold one; six per process.
+const base = 10000 + (process.pid % 3000) * 6;
 
 test('tkl ping on the loopback interface prints RTTs like ping', { timeout: 30_000 }, async () => {
   const r = await run(process.execPath, [tkl, 'ping', '-c', '2', '-i', '0.2', '127.0.0.1'], 20_000);

@@ -272,3 +272,106 @@ test('connect to an unreachable neighbour: ARP fails, EHOSTUNREACH', async () =>
   const d = a.sys.socket(AF_INET, SOCK_STREAM, 0);
   assert.equal((await failure(sim, a.sys.connect(d, { family: AF_INET, addr: '192.168.5.5', port: 80 }))).code, 'ENETUNREACH');
 });
+
+/** a's end of the one connection on port 80, with forging helpers for segments "from b". */
+async function pawsSetup(seed: number) {
+  const sim = new SimHost({ seed });
+  const { a, b, link } = linkedPair(sim, { latency: 1e6 });
+  const { c } = await connected(sim, a, b);
+  // Let TS.Recent settle on b's latest timestamp, then cut the link so only forged segments arrive.
+  // (b's ACK of one byte also replaces the SYN-ACK's unscaled window with a scaled one).
+  a.sys.setsockopt(c, SOL_TCP, TCP_NODELAY, 1);
+  await sim.runUntil(a.sys.write(c, new Uint8Array(1)));
+  sim.advance(100e6 as never);
+  link.partition(true);
+  const sk = [...a.kernel.net.tcp.connections()].find((x) => x.localPort !== 80)!;
+  assert.ok(sk instanceof TcpSocket && sk.tsOk && sk.sackOk);
+  const stats = a.kernel.net.stats;
+  const seg = a.kernel.net.tcp.rx;
+  /** Delivers a forged segment and returns how many segments a sent in reply. */
+  const deliver = (set: (s: typeof seg) => void, data = new Uint8Array(0)): number => {
+    seg.resetOptions();
+    seg.srcPort = sk.remotePort;
+    seg.dstPort = sk.localPort;
+    seg.seq = sk.rcvNxt;
+    seg.ack = sk.sndUna;
+    seg.flags = 0x10;
+    seg.window = sk.sndWnd >>> sk.sndScale;
+    seg.tsPresent = true;
+    seg.tsEcr = 0;
+    set(seg);
+    const out = stats.TcpOutSegs;
+    sk.segmentArrived(seg, data, 0, data.length, sim.monotonic());
+    return stats.TcpOutSegs - out;
+  };
+  return { sim, a, c, sk, stats, deliver };
+}
+
+test('PAWS (RFC 7323 §5.3): an old-timestamp data segment is dropped with one ACK; a burst gets one ACK per 500 ms', async () => {
+  const { sim, a, c, sk, stats, deliver } = await pawsSetup(20);
+  const rcvNxt = sk.rcvNxt;
+  const paws = stats.TcpExtPAWSEstab;
+  const old = (s: { tsVal: number }) => { s.tsVal = (sk.tsRecent - 1) >>> 0; };
+  assert.equal(deliver(old, new Uint8Array(100)), 1, 'the first is answered');
+  assert.equal(sk.rcvNxt, rcvNxt, 'and its data dropped');
+  let replies = 0;
+  for (let i = 0; i < 20; i++) {
+    sim.advance(10e6 as never);
+    replies += deliver(old, new Uint8Array(100));
+  }
+  assert.equal(replies, 0, 'a burst within 500 ms of the first reply is not answered');
+  assert.equal(stats.TcpExtPAWSEstab, paws + 21);
+  assert.equal(stats.TcpExtTCPACKSkippedPAWS, 20);
+  sim.advance(400e6 as never);
+  assert.equal(deliver(old, new Uint8Array(100)), 1, 'after 500 ms one more is answered');
+  assert.equal(sk.rcvNxt, rcvNxt);
+  assert.equal(info(a, c).stateName, 'ESTABLISHED');
+});
+
+test('PAWS: a reordered duplicate ACK (TSval just behind TS.Recent) is accepted and its SACK blocks counted', async () => {
+  const { sim, a, c, sk, stats, deliver } = await pawsSetup(21);
+  // Data outstanding (the link is cut): SACK blocks above SND.UNA are meaningful.
+  await sim.runUntil(a.sys.write(c, pattern(20000)));
+  assert.ok(sk.sndMax - sk.sndUna >= 10000);
+  const tsRecent = sk.tsRecent;
+  const paws = stats.TcpExtPAWSEstab;
+  const mss = sk.mss;
+  const sndMax = sk.sndMax;
+  deliver((s) => {
+    s.tsVal = (tsRecent - 3) >>> 0;
+    s.sackCount = 1;
+    s.sack[0] = (sk.sndUna + mss) >>> 0;
+    s.sack[1] = (sk.sndUna + 3 * mss) >>> 0;
+  });
+  assert.equal(stats.TcpExtPAWSEstab, paws, 'not counted as a PAWS failure');
+  assert.ok(sk.sndMax - sndMax > 0, 'taken as a duplicate ACK: limited transmit (RFC 3042) sends new data');
+  assert.equal(sk.sackedBytes, 2 * mss, 'its SACK block is on the scoreboard');
+  assert.equal(sk.tsRecent, tsRecent, 'TS.Recent does not move backwards');
+});
+
+test('PAWS: a duplicate ACK with a very old or wrapped TSval, or one that changes the window, is still dropped', async () => {
+  const { sim, a, c, sk, stats, deliver } = await pawsSetup(22);
+  await sim.runUntil(a.sys.write(c, pattern(20000)));
+  const mss = sk.mss;
+  const sack = (s: { sackCount: number; sack: Uint32Array }) => {
+    s.sackCount = 1;
+    s.sack[0] = (sk.sndUna + mss) >>> 0;
+    s.sack[1] = (sk.sndUna + 3 * mss) >>> 0;
+  };
+  const paws = stats.TcpExtPAWSEstab;
+  // Far more than one RTO (ms ticks) behind, and half the timestamp space behind (wrapped).
+  deliver((s) => { s.tsVal = (sk.tsRecent - 60_000) >>> 0; sack(s); });
+  deliver((s) => { s.tsVal = (sk.tsRecent - 0x7fff0000) >>> 0; sack(s); });
+  // Just behind, but it would shrink the window: not a plain duplicate ACK.
+  deliver((s) => { s.tsVal = (sk.tsRecent - 1) >>> 0; s.window = (sk.sndWnd >>> sk.sndScale) - 100; sack(s); });
+  // Just behind, but not at RCV.NXT.
+  deliver((s) => { s.tsVal = (sk.tsRecent - 1) >>> 0; s.seq = (sk.rcvNxt + 10) >>> 0; sack(s); });
+  assert.equal(stats.TcpExtPAWSEstab, paws + 4);
+  assert.equal(sk.sackedBytes, 0, 'no SACK information taken from them');
+});
+
+test('PAWS: an RST is acceptable whatever its timestamp (RFC 7323 §5.3 R1 note)', async () => {
+  const { a, c, sk, deliver } = await pawsSetup(23);
+  deliver((s) => { s.tsVal = (sk.tsRecent - 60_000) >>> 0; s.flags = 0x04; });
+  assert.equal(info(a, c).stateName, 'CLOSE');
+});

@@ -64,7 +64,8 @@ async function serveAndFetch(t: { skip: (m: string) => void }, mode: 'udp' | 'ta
   const tap = `tkw${run}${mode[0]}${process.pid % 100000}`;
   const dir = mkdtempSync(join(tmpdir(), 'tkl-wasi-net-'));
   const port = 8000 + (process.pid % 1000) + run;
-  const udpA = 20000 + (process.pid % 20000) + run * 2;
+  // Fixed (socat and the CLI bind them) and below the ephemeral range, clear of cli.test.ts's.
+  const udpA = 28000 + (process.pid % 590) * 8 + run * 2;
   const children: ChildProcess[] = [];
   try {
     // The site, on an ext4 image: an index and a 1 MiB file.

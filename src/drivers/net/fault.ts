@@ -27,9 +27,13 @@ interface Pending extends HeapEntry {
 
 export class FaultDevice extends DeviceWrapper {
   private readonly rng: SeededRandom;
-  private readonly delayed: DeadlineQueue<Pending>;
+  private readonly held: DeadlineQueue<Pending>;
   /** Frames dropped by the injector (not by the device). */
   dropped = 0;
+  /** Sends held back by a delay, sends that skipped it by the reorder draw, and extra copies. */
+  delayed = 0;
+  reordered = 0;
+  duplicated = 0;
 
   constructor(
     inner: NetDevice,
@@ -37,7 +41,7 @@ export class FaultDevice extends DeviceWrapper {
     public params: FaultParams = {},
   ) {
     super(inner);
-    this.delayed = new DeadlineQueue<Pending>(host, (p) => p.run());
+    this.held = new DeadlineQueue<Pending>(host, (p) => p.run());
     this.rng = SeededRandom.seededBy((b) => host.randomFill(b));
   }
 
@@ -58,6 +62,7 @@ export class FaultDevice extends DeviceWrapper {
       return;
     }
     const twice = p.duplicate && this.rng.next() < p.duplicate;
+    if (twice) this.duplicated++;
     const d0 = this.delayFor(p);
     const d1 = twice ? this.delayFor(p) : -1;
     if (d0 >= 0) this.hold(d0, copy ? frame.slice() : frame, out);
@@ -69,13 +74,17 @@ export class FaultDevice extends DeviceWrapper {
   /** One send's delay in ns, or -1 for "now" (no delay configured and none drawn). */
   private delayFor(p: FaultParams): number {
     let d = p.delay ?? 0;
-    if (p.reorder && this.rng.next() < p.reorder) d = 0;
-    else if (p.jitter) d += this.rng.next() * p.jitter;
-    return d <= 0 && !p.delay ? -1 : d;
+    if (p.reorder && this.rng.next() < p.reorder) {
+      d = 0;
+      this.reordered++;
+    } else if (p.jitter) d += this.rng.next() * p.jitter;
+    if (d <= 0 && !p.delay) return -1;
+    if (d > 0) this.delayed++;
+    return d;
   }
 
   private hold(d: number, frame: Uint8Array, out: (frame: Uint8Array) => void): void {
-    this.delayed.push({ key: this.host.monotonic() + d, seq: 0, dead: false, run: () => out(frame) });
+    this.held.push({ key: this.host.monotonic() + d, seq: 0, dead: false, run: () => out(frame) });
   }
 
   private readonly send = (frame: Uint8Array): void => this.inner.transmit(frame);
@@ -90,7 +99,7 @@ export class FaultDevice extends DeviceWrapper {
   }
 
   override close(): void {
-    this.delayed.clear();
+    this.held.clear();
     super.close();
   }
 }

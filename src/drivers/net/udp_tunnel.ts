@@ -1,9 +1,12 @@
 // UDP tunnel device: each Ethernet frame travels as one UDP datagram, the format of QEMU's
 // `-netdev dgram` (and `-netdev socket,udp=`), so tkl can talk to a QEMU VM, another tkl
 // process, or a TAP device bridged by socat. Node-only (node:dgram). Checksums are real.
+// Only datagrams from the configured remote address and port are frames (as QEMU's
+// `-netdev dgram` with a remote); anything else is dropped and counted in rxForeign.
 
 import { createSocket, type Socket as DgramSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
 import { DeviceStats, randomMac, type NetDevice } from '../../net/netdevice.js';
 
 export interface UdpTunnelOptions {
@@ -24,6 +27,12 @@ export function parseHostPort(s: string): { host: string; port: number } {
   return { host: host.replace(/^\[|\]$/g, ''), port };
 }
 
+/** Received datagrams are matched against the numeric address, so a name is resolved once. */
+async function resolveRemote(s: string): Promise<{ host: string; port: number }> {
+  const given = parseHostPort(s);
+  return { host: (await lookup(given.host, { family: 4 })).address, port: given.port };
+}
+
 export class UdpTunnelDevice implements NetDevice {
   readonly name: string;
   readonly mac: number;
@@ -33,18 +42,27 @@ export class UdpTunnelDevice implements NetDevice {
   // from libuv's queue when the socket would block), so the frame must stay ours to give.
   readonly linkUp = true;
   readonly stats = new DeviceStats();
+  /** Datagrams dropped because they did not come from the remote (also in stats.rxDropped). */
+  rxForeign = 0;
   private deliver: ((frame: Uint8Array) => void) | null = null;
   private closed = false;
 
   private constructor(
     private readonly sock: DgramSocket,
-    private readonly remote: { host: string; port: number },
+    private remote: { host: string; port: number },
     opts: UdpTunnelOptions,
   ) {
     this.name = `udp:${opts.local}`;
     this.mac = opts.mac ?? randomMac((b) => randomBytes(b.length).copy(b));
     this.mtu = opts.mtu ?? 1500;
-    sock.on('message', (msg) => {
+    sock.on('message', (msg, rinfo) => {
+      // Anyone on the host can send to our port: without this check a local process could
+      // inject frames into the stack.
+      if (rinfo.port !== this.remote.port || rinfo.address !== this.remote.host) {
+        this.rxForeign++;
+        this.stats.rxDropped++;
+        return;
+      }
       this.stats.rxPackets++;
       this.stats.rxBytes += msg.length;
       if (this.deliver === null) {
@@ -60,10 +78,13 @@ export class UdpTunnelDevice implements NetDevice {
     sock.unref();
   }
 
-  /** Binds the local address. Rejects with Node's error (EADDRINUSE, …). */
-  static open(opts: UdpTunnelOptions): Promise<UdpTunnelDevice> {
+  /**
+   * Resolves the remote to an IPv4 address and binds the local address. Rejects with Node's
+   * error (EADDRINUSE, ENOTFOUND, …).
+   */
+  static async open(opts: UdpTunnelOptions): Promise<UdpTunnelDevice> {
     const local = parseHostPort(opts.local);
-    const remote = parseHostPort(opts.remote);
+    const remote = await resolveRemote(opts.remote);
     const sock = createSocket({ type: 'udp4', reuseAddr: false });
     return new Promise((resolve, reject) => {
       sock.once('error', reject);
@@ -72,6 +93,14 @@ export class UdpTunnelDevice implements NetDevice {
         resolve(new UdpTunnelDevice(sock, remote, opts));
       });
     });
+  }
+
+  /**
+   * Changes where frames go and whom they are accepted from (for a peer that binds its port
+   * after ours is known). Rejects with ENOTFOUND or a bad host:port error.
+   */
+  async setRemote(remote: string): Promise<void> {
+    this.remote = await resolveRemote(remote);
   }
 
   /** The bound local port (useful with port 0). */

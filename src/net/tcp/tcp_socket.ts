@@ -45,6 +45,8 @@ const SYN_RETRIES = 6;
 const DATA_RETRIES = 15;
 /** Delayed-ACK timeout (Linux's TCP_DELACK_MIN is 40 ms; RFC 9293 §3.8.6.3 allows up to 500 ms). */
 const DELACK_NS = 40e6;
+/** At most one ACK per this interval answers segments that fail PAWS (Linux's tcp_invalid_ratelimit). */
+const OOW_ACK_INTERVAL_NS = 500e6;
 /** TIME_WAIT and orphaned FIN_WAIT2 linger: Linux's TCP_TIMEWAIT_LEN and tcp_fin_timeout. */
 const TIME_WAIT_NS = 60e9;
 const FIN_WAIT2_NS = 60e9;
@@ -127,6 +129,8 @@ export class TcpSocket extends Socket {
   sackOk = false;
   wsOk = false;
   tsRecent = 0;
+  /** When we last answered a segment that failed PAWS; -1 before the first (rate limit). */
+  private lastOowAck = -1;
   /** MSS we announce, and the sender MSS in use (options deducted). */
   advMss = 1460;
   peerMss = DEFAULT_PEER_MSS;
@@ -683,10 +687,11 @@ export class TcpSocket extends Socket {
       return;
     }
 
-    // PAWS (RFC 7323 §5.3): an old timestamp marks an old duplicate.
-    if (this.tsOk && seg.tsPresent && !(flags & TCP_RST) && seqLt(seg.tsVal, this.tsRecent)) {
+    // PAWS (RFC 7323 §5.3 R1): an old timestamp marks an old duplicate. RSTs are acceptable
+    // whatever their timestamp (§5.3 R1 note); a reordered duplicate ACK is let through.
+    if (this.tsOk && seg.tsPresent && !(flags & TCP_RST) && seqLt(seg.tsVal, this.tsRecent) && !this.disorderedAck(seg, dataLen)) {
       stats.TcpExtPAWSEstab++;
-      this.sendAck(now);
+      this.oowAck(now);
       return;
     }
 
@@ -754,7 +759,8 @@ export class TcpSocket extends Socket {
       this.challengeAck(now);
       return;
     }
-    if (this.tsOk && seg.tsPresent && seqLe(seq, this.rcvNxt)) this.tsRecent = seg.tsVal;
+    // TS.Recent only moves forward (RFC 7323 §4.3 (2)): a disordered ACK leaves it alone.
+    if (this.tsOk && seg.tsPresent && seqLe(seq, this.rcvNxt) && seqGe(seg.tsVal, this.tsRecent)) this.tsRecent = seg.tsVal;
     this.ackArrived(seg, ack, dataLen, now);
     if (this.state === TCP_CLOSE) return;
 
@@ -876,6 +882,31 @@ export class TcpSocket extends Socket {
     const end = seqAdd(seq, segLen - 1);
     const right = seqAdd(nxt, wnd);
     return (seqLe(nxt, seq) && seqLt(seq, right)) || (seqLe(nxt, end) && seqLt(end, right));
+  }
+
+  /**
+   * Whether a segment that fails PAWS is only a reordered duplicate ACK, which carries SACK
+   * information and cannot harm the byte stream: no data and no SYN/FIN/RST, SEG.SEQ =
+   * RCV.NXT, SEG.ACK = SND.UNA, no window change, and a TSval behind TS.Recent by at most
+   * one RTO's worth of timestamp ticks (milliseconds) — an older one is a real old duplicate.
+   * Linux makes the same exception ("disordered ACK").
+   */
+  private disorderedAck(seg: TcpRepr, dataLen: number): boolean {
+    if (dataLen !== 0 || (seg.flags & (TCP_SYN | TCP_FIN | TCP_RST | TCP_ACK)) !== TCP_ACK) return false;
+    if (seg.seq !== this.rcvNxt || seg.ack !== this.sndUna) return false;
+    const mayUpdate = seqLt(this.sndWl1, seg.seq) || (this.sndWl1 === seg.seq && seqLe(this.sndWl2, seg.ack));
+    if (mayUpdate && (seg.window << this.sndScale) !== this.sndWnd) return false;
+    return seqDiff(this.tsRecent, seg.tsVal) <= Math.ceil(this.rto / 1e6);
+  }
+
+  /** The ACK that answers a segment failing PAWS, at most one per OOW_ACK_INTERVAL_NS. */
+  private oowAck(now: Instant): void {
+    if (this.lastOowAck >= 0 && now - this.lastOowAck < OOW_ACK_INTERVAL_NS) {
+      this.layer.stack.stats.TcpExtTCPACKSkippedPAWS++;
+      return;
+    }
+    this.lastOowAck = now;
+    this.sendAck(now);
   }
 
   private challengeAck(now: Instant): void {
