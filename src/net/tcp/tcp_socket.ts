@@ -75,7 +75,10 @@ export interface TcpInfo {
   rtt: number;
   rttvar: number;
   snd_mss: number;
+  /** The peer's segment size as received so far (an estimate that starts at 536, as Linux's). */
   rcv_mss: number;
+  /** The MSS we advertised. */
+  advmss: number;
   snd_cwnd: number;
   snd_ssthresh: number;
   snd_wnd: number;
@@ -179,6 +182,11 @@ export class TcpSocket extends Socket {
 
   // ACK scheduling.
   private ackPending = 0;
+  /**
+   * The peer's segment size as seen (Linux's rcv_mss): the largest payload received, at most
+   * our advertised MSS — with timestamps a full segment carries 12 bytes less than that.
+   */
+  private rcvMss = 536;
   private quickAck = 0;
   nodelay = false;
 
@@ -555,7 +563,8 @@ export class TcpSocket extends Socket {
       rtt: Math.round(this.srtt / 1e3),
       rttvar: Math.round(this.rttvar / 1e3),
       snd_mss: this.mss,
-      rcv_mss: this.advMss,
+      rcv_mss: this.rcvMss,
+      advmss: this.advMss,
       snd_cwnd: Math.round(this.cwnd / Math.max(this.mss, 1)),
       snd_ssthresh: this.ssthresh >= 0x7fffffff ? 0x7fffffff : Math.round(this.ssthresh / Math.max(this.mss, 1)),
       snd_wnd: this.sndWnd,
@@ -1205,8 +1214,11 @@ export class TcpSocket extends Socket {
         if (this.quickAck > 0) this.quickAck--;
         this.sendAck(now);
       } else {
+        // At least every second full-sized segment is acknowledged at once (RFC 9293
+        // §3.8.6.3): more than one segment's worth pending, judged by the segments received.
+        if (len > this.rcvMss) this.rcvMss = Math.min(len, this.advMss);
         this.ackPending += len;
-        if (this.ackPending >= 2 * this.advMss) this.sendAck(now);
+        if (this.ackPending > this.rcvMss) this.sendAck(now);
       }
     } else {
       // Out of order: keep it (within the window) and send a duplicate ACK with SACK now.
