@@ -58,7 +58,7 @@ export function defineLinuxSuite(o: SuiteOptions): void {
   const LINUX = `10.199.${o.net}.1`;
   const TKL = `10.199.${o.net}.2`;
   let tapName = '';
-    describe(o.title, { skip: o.skip ?? false, timeout: 900_000 }, () => {
+    describe(o.title, { skip: o.skip ?? false, timeout: SOAK ? 4_000_000 : 900_000 }, () => {
     let k: Tkl;
     let att: Attached;
     let fault: FaultDevice;
@@ -159,8 +159,8 @@ export function defineLinuxSuite(o: SuiteOptions): void {
 
     /** tkl client: sends `up` bytes, half-closes, receives what the Linux server sends back. */
     /** `inspect` sees the connected socket just before it is closed. */
-    async function tklClient(port: number, up: number, down: number, inspect?: (fd: number) => void): Promise<void> {
-      const srv = start(...inNs(ns, 'python3', py, 'tcp-server', LINUX, String(port), String(down)), 300_000);
+    async function tklClient(port: number, up: number, down: number, inspect?: (fd: number) => void, limitMs = 300_000): Promise<void> {
+      const srv = start(...inNs(ns, 'python3', py, 'tcp-server', LINUX, String(port), String(down)), limitMs);
       assert.equal(await srv.ready, 'ready');
       const c = k.sys.socket(AF_INET, SOCK_STREAM, 0);
       await k.sys.connect(c, { family: AF_INET, addr: LINUX, port });
@@ -236,7 +236,9 @@ export function defineLinuxSuite(o: SuiteOptions): void {
       att.checks();
     });
 
-    test('TCP under tc netem loss 5% reorder 25% delay 10ms, byte-exact', { timeout: 600_000 }, async (t) => {
+    // 5% loss each way at a 20 ms round trip holds one TCP stream to a few Mbit/s (Mathis et al.),
+    // so the soak's 100 MiB each way takes many minutes, as it would between two Linux hosts.
+    test('TCP under tc netem loss 5% reorder 25% delay 10ms, byte-exact', { timeout: SOAK ? 3_000_000 : 600_000 }, async (t) => {
       capturing = true;
       const q = sh(`ip netns exec ${ns} tc qdisc add dev ${tapName} root netem loss 5% reorder 25% delay 10ms`);
       const haveNetem = q.code === 0;
@@ -254,9 +256,11 @@ export function defineLinuxSuite(o: SuiteOptions): void {
       let rttUs = 0;
       try {
         const size = SOAK ? 100 * MiB : 2 * MiB;
+        const t0 = Date.now();
         await tklClient(7300, size, size, (c) => {
           rttUs = (k.sys.getsockopt(c, SOL_TCP, TCP_INFO) as unknown as TcpInfo).rtt;
-        });
+        }, SOAK ? 2_700_000 : 300_000);
+        t.diagnostic(`${size / MiB} MiB each way in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
         assert.ok(stats.TcpRetransSegs > retransBefore, `tkl retransmitted during this test (${stats.TcpRetransSegs - retransBefore} segments)`);
         assert.ok(stats.TcpExtTCPOFOQueue > ofoBefore, 'segments from Linux arrived out of order and were queued');
         assert.ok(rttUs >= 10_000, `the smoothed RTT shows the 10 ms delay (${rttUs} µs)`);
