@@ -15,19 +15,11 @@ import { writeGpt } from '../../src/block/gpt.js';
 import { writeMbr } from '../../src/block/mbr.js';
 import { O_RDONLY, O_RDWR, AT_FDCWD, SEEK_END, SEEK_SET, SEEK_HOLE, SEEK_DATA, S_IFBLK, S_IFMT } from '../../src/abi/linux/index.js';
 import { major, minor } from '../../src/abi/linux/limits.js';
-import { sparseImage, tempDir } from './tools.js';
+import { code, sparseImage, tempDir } from './tools.js';
 import type { BlockDevice } from '../../src/block/block_device.js';
 
 const MIB = 1024 * 1024;
 
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    return (e as { code: string }).code;
-  }
-  return 'no error';
-}
 
 test('addDisk registers partitions as /dev/vdaN with minors index*16 + N', () => {
   const k = boot({ host: new SimHost({ seed: 1 }) });

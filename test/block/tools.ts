@@ -7,6 +7,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** The reason a test must skip, or null when every named tool is on PATH. */
+/** The error code `fn` throws, or 'no error'. */
+export function code(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    return (e as { code: string }).code;
+  }
+  return 'no error';
+}
+
 export function missingTools(...names: string[]): string | null {
   const missing = names.filter((n) => spawnSync('sh', ['-c', `command -v ${n}`], { encoding: 'utf8' }).status !== 0);
   return missing.length === 0 ? null : `missing tool(s): ${missing.join(', ')} (apt-get install fdisk gdisk dosfstools mtools util-linux)`;

@@ -14,7 +14,7 @@ import {
   AT_FDCWD, ATTR_ARCH, ATTR_DIR, ATTR_HIDDEN, ATTR_RO, ATTR_SYS, FAT_IOCTL_GET_ATTRIBUTES, FAT_IOCTL_SET_ATTRIBUTES,
   MS_RDONLY, O_PATH, O_RDONLY,
 } from '../../src/abi/linux/index.js';
-import { missingTools, run, sparseImage, tempDir } from '../block/tools.js';
+import { code, missingTools, run, sparseImage, tempDir } from '../block/tools.js';
 import { assertFsckClean } from './fat_tools.js';
 
 const MIB = 1024 * 1024;
@@ -47,14 +47,6 @@ function setAttr(k: Tkl, path: string, a: number): void {
   }
 }
 
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    return (e as { code: string }).code;
-  }
-  return 'no error';
-}
 
 /** mattrib's letters for `path`: A, S, H, R in its fixed columns. */
 function mattrib(img: string, path: string): string {

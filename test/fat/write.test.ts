@@ -15,21 +15,13 @@ import { writeGpt } from '../../src/block/gpt.js';
 import { writeMbr } from '../../src/block/mbr.js';
 import { openPartition } from '../../src/block/partition_table.js';
 import { S_IFIFO, AT_FDCWD, RENAME_EXCHANGE, O_CREAT, O_WRONLY } from '../../src/abi/linux/index.js';
-import { missingLoop, missingTools, run, sparseImage, tempDir } from '../block/tools.js';
+import { code, missingLoop, missingTools, run, sparseImage, tempDir } from '../block/tools.js';
 import { assertFsckClean, assertSameHostTrees, makeTree } from './fat_tools.js';
 import type { FatSuper } from '../../src/fs/fat/super.js';
 
 const MIB = 1024 * 1024;
 const noTools = missingTools('fsck.fat', 'mcopy', 'mdir', 'mkfs.fat');
 
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    return (e as { code: string }).code;
-  }
-  return 'no error';
-}
 
 /** Copies a host tree into tkl at `to`. */
 function copyIn(k: Tkl, from: string, to: string): void {

@@ -4,7 +4,6 @@
 // arrive whole and distinct — through FaultDevice's held-back frames and ARP's pending queue too.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { bootWith, type Tkl } from '../../src/api/boot.js';
 import { SimHost } from '../../src/host/sim/sim_host.js';
 import { MemoryLink, type LinkParams } from '../../src/drivers/net/memory_link.js';
@@ -12,8 +11,8 @@ import { FaultDevice, type FaultParams } from '../../src/drivers/net/fault.js';
 import { RingBridge, RingNetDevice } from '../../src/drivers/net/ring_link.js';
 import { DeviceWrapper, type NetDevice } from '../../src/net/netdevice.js';
 import { AF_INET } from '../../src/net/socket/sockaddr.js';
-import { SOCK_STREAM, SHUT_WR } from '../../src/abi/linux/socket.js';
-import { pattern } from './helpers.js';
+import { SOCK_STREAM } from '../../src/abi/linux/socket.js';
+import { pattern, simTransfer } from './helpers.js';
 
 const POISON = 0xee;
 
@@ -71,31 +70,7 @@ function setup(link: LinkParams, faults: FaultParams | null): Setup {
 /** Sends `total` bytes a → b; true when b read exactly them. */
 async function transfer(s: Setup, total: number): Promise<boolean> {
   const { sim, a, b } = s;
-  const l = b.sys.socket(AF_INET, SOCK_STREAM, 0);
-  b.sys.bind(l, { family: AF_INET, addr: '0.0.0.0', port: 9000 });
-  b.sys.listen(l, 1);
-  const c = a.sys.socket(AF_INET, SOCK_STREAM, 0);
-  const acc = b.sys.accept4(l, null, 0);
-  await sim.runUntil(a.sys.connect(c, { family: AF_INET, addr: '10.0.0.2', port: 9000 }));
-  const fd = await sim.runUntil(acc);
-  const data = pattern(total, 7);
-  const writer = (async () => {
-    await a.sys.write(c, data);
-    a.sys.shutdown(c, SHUT_WR);
-  })();
-  const reader = (async () => {
-    const h = createHash('sha256');
-    const buf = new Uint8Array(1 << 20);
-    let got = 0;
-    for (;;) {
-      const n = await b.sys.read(fd, buf);
-      if (n === 0) break;
-      h.update(buf.subarray(0, n));
-      got += n;
-    }
-    return got === total && h.digest('hex') === createHash('sha256').update(data).digest('hex');
-  })();
-  const [ok] = await sim.runUntil(Promise.all([reader, writer]));
+  const ok = await simTransfer(sim, a, b, total, 7);
   return ok;
 }
 

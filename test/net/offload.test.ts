@@ -3,14 +3,11 @@
 // per-frame faults, or under a lowered interface MTU, every frame stays within the MTU.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { bootWith } from '../../src/api/boot.js';
 import { SimHost } from '../../src/host/sim/sim_host.js';
 import { MemoryLink, type LinkParams } from '../../src/drivers/net/memory_link.js';
 import { PcapTap, PcapWriter } from '../../src/drivers/net/pcap.js';
-import { AF_INET } from '../../src/net/socket/sockaddr.js';
-import { SOCK_STREAM, SHUT_WR } from '../../src/abi/linux/socket.js';
-import { pattern } from './helpers.js';
+import { simTransfer } from './helpers.js';
 
 const MTU = 1500;
 
@@ -36,31 +33,7 @@ async function transfer(params: LinkParams, total: number, mtu = MTU): Promise<R
   if (mtu !== MTU) a.kernel.net.setMtu(ia, mtu);
   a.kernel.net.setUp(ia, true);
   b.kernel.net.setUp(ib, true);
-  const l = b.sys.socket(AF_INET, SOCK_STREAM, 0);
-  b.sys.bind(l, { family: AF_INET, addr: '0.0.0.0', port: 9000 });
-  b.sys.listen(l, 1);
-  const c = a.sys.socket(AF_INET, SOCK_STREAM, 0);
-  const acc = b.sys.accept4(l, null, 0);
-  await sim.runUntil(a.sys.connect(c, { family: AF_INET, addr: '10.0.0.2', port: 9000 }));
-  const s = await sim.runUntil(acc);
-  const data = pattern(total, 5);
-  const writer = (async () => {
-    await a.sys.write(c, data);
-    a.sys.shutdown(c, SHUT_WR);
-  })();
-  const reader = (async () => {
-    const h = createHash('sha256');
-    const buf = new Uint8Array(1 << 20);
-    let got = 0;
-    for (;;) {
-      const n = await b.sys.read(s, buf);
-      if (n === 0) break;
-      h.update(buf.subarray(0, n));
-      got += n;
-    }
-    return got === total && h.digest('hex') === createHash('sha256').update(data).digest('hex');
-  })();
-  const [ok] = await sim.runUntil(Promise.all([reader, writer]));
+  const ok = await simTransfer(sim, a, b, total, 5);
   // Walk the pcap records (24-byte file header, 16-byte record headers; the original length
   // is at offset 12) and keep the frames a sent (source MAC = a's).
   const pcap = Buffer.concat(chunks);
